@@ -1,0 +1,155 @@
+#include "memtable.h"
+
+#include <array>
+#include <cassert>
+
+#include "coding.h"
+
+namespace zworld::engine {
+
+namespace {
+
+// Writes the varint32-prefixed internal key into *scratch and returns the entry-form key the
+// skiplist compares (only its key part is read).
+const char* EncodeSeekKey(const Slice& ikey, std::string* scratch) {
+  scratch->clear();
+  PutVarint32(scratch, static_cast<uint32_t>(ikey.size()));
+  scratch->append(ikey.data(), ikey.size());
+  return scratch->data();
+}
+
+// The internal key and value of the entry at p.
+inline void DecodeEntry(const char* p, Slice* ikey, Slice* value) {
+  *ikey = GetLengthPrefixedEntryField(p);
+  *value = GetLengthPrefixedEntryField(ikey->data() + ikey->size());
+}
+
+class MemTableIterator final : public Iterator {
+ public:
+  explicit MemTableIterator(const MemTable::Table* table) : iter_(table) {}
+
+  bool Valid() const override { return iter_.Valid(); }
+  void SeekToFirst() override { iter_.SeekToFirst(); }
+  void SeekToLast() override { iter_.SeekToLast(); }
+  void Seek(const Slice& target) override { iter_.Seek(EncodeSeekKey(target, &scratch_)); }
+  void Next() override { iter_.Next(); }
+  void Prev() override { iter_.Prev(); }
+  Slice key() const override { return GetLengthPrefixedEntryField(iter_.key()); }
+  Slice value() const override {
+    Slice k = GetLengthPrefixedEntryField(iter_.key());
+    return GetLengthPrefixedEntryField(k.data() + k.size());
+  }
+  Status status() const override { return Status::OK(); }
+
+ private:
+  MemTable::Table::Iterator iter_;
+  std::string scratch_;
+};
+
+// Walks the skiplist's bottom level directly, decoding up to kScanBlockEntries entries per
+// block. iter_ always rests on the first entry not yet loaded (or is invalid).
+class MemTableScanSource final : public ScanSource {
+ public:
+  explicit MemTableScanSource(const MemTable::Table* table) : iter_(table) {}
+
+  void Seek(const Slice& target_ikey) override {
+    iter_.Seek(EncodeSeekKey(target_ikey, &scratch_));
+    started_ = true;
+    Load();
+  }
+  std::span<const RawEntry> Entries() const override {
+    return std::span<const RawEntry>(entries_.data() + pos_, count_ - pos_);
+  }
+  void Consume(size_t n) override {
+    assert(n <= count_ - pos_);
+    pos_ += n;
+  }
+  bool NextBlock() override {
+    if (!started_) {
+      iter_.SeekToFirst();
+      started_ = true;
+    }
+    Load();
+    return count_ > 0;
+  }
+  Status status() const override { return Status::OK(); }
+  uint64_t blocks_read() const override { return blocks_read_; }
+
+ private:
+  void Load() {
+    pos_ = 0;
+    count_ = 0;
+    while (count_ < entries_.size() && iter_.Valid()) {
+      RawEntry& e = entries_[count_++];
+      DecodeEntry(iter_.key(), &e.ikey, &e.value);
+      iter_.Next();
+    }
+    if (count_ > 0) blocks_read_++;
+  }
+
+  MemTable::Table::Iterator iter_;
+  std::array<RawEntry, MemTable::kScanBlockEntries> entries_;
+  size_t pos_ = 0;
+  size_t count_ = 0;
+  bool started_ = false;
+  uint64_t blocks_read_ = 0;
+  std::string scratch_;
+};
+
+}  // namespace
+
+MemTable::MemTable() : table_(KeyComparator(), &arena_) {}
+
+MemTable::~MemTable() { assert(refs_.load() == 0); }
+
+void MemTable::Unref() {
+  int before = refs_.fetch_sub(1, std::memory_order_acq_rel);
+  assert(before > 0);
+  if (before == 1) delete this;
+}
+
+size_t MemTable::ApproximateMemoryUsage() const { return arena_.MemoryUsage(); }
+
+void MemTable::Add(SequenceNumber seq, ValueType type, const Slice& user_key, const Slice& value) {
+  const Slice v = type == kTypeDeletion ? Slice() : value;
+  const size_t ikey_len = user_key.size() + kTagSize;
+  const size_t entry_len = VarintLength(ikey_len) + ikey_len + VarintLength(v.size()) + v.size();
+  char* buf = table_.AllocateKey(entry_len);
+  char* p = EncodeVarint32(buf, static_cast<uint32_t>(ikey_len));
+  std::memcpy(p, user_key.data(), user_key.size());
+  p += user_key.size();
+  EncodeFixed64(p, PackTag(seq, type));
+  p += kTagSize;
+  p = EncodeVarint32(p, static_cast<uint32_t>(v.size()));
+  if (!v.empty()) std::memcpy(p, v.data(), v.size());
+  assert(p + v.size() == buf + entry_len);
+  table_.Insert(buf);
+  num_entries_.store(num_entries_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+LookupResult MemTable::Get(const LookupKey& key, std::string* value) const {
+  Table::Iterator iter(&table_);
+  iter.Seek(key.memtable_key().data());
+  if (!iter.Valid()) return LookupResult::kAbsent;
+  Slice ikey, v;
+  DecodeEntry(iter.key(), &ikey, &v);
+  if (ExtractUserKey(ikey) != key.user_key()) return LookupResult::kAbsent;
+  switch (static_cast<ValueType>(ExtractTag(ikey) & 0xff)) {
+    case kTypeValue:
+      value->assign(v.data(), v.size());
+      return LookupResult::kFound;
+    case kTypeDeletion:
+      return LookupResult::kDeleted;
+  }
+  return LookupResult::kAbsent;  // unreachable: Add only stores the two types
+}
+
+std::unique_ptr<Iterator> MemTable::NewIterator() const {
+  return std::make_unique<MemTableIterator>(&table_);
+}
+
+std::unique_ptr<ScanSource> MemTable::NewScanSource() const {
+  return std::make_unique<MemTableScanSource>(&table_);
+}
+
+}  // namespace zworld::engine
