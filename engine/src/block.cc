@@ -1,0 +1,374 @@
+#include "block.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "coding.h"
+#include "dbformat.h"
+
+namespace zworld::engine {
+
+namespace {
+
+// Decodes the three varint32s that start an entry. Returns the byte after them, or null if
+// they are malformed or run past limit.
+inline const char* DecodeEntryHeader(const char* p, const char* limit, uint32_t* shared,
+                                     uint32_t* unshared, uint32_t* value_len) {
+  if (limit - p >= 3) {
+    const auto* u = reinterpret_cast<const unsigned char*>(p);
+    if ((u[0] | u[1] | u[2]) < 128) {  // the usual case: three one-byte varints
+      *shared = u[0];
+      *unshared = u[1];
+      *value_len = u[2];
+      return p + 3;
+    }
+  }
+  p = GetVarint32Ptr(p, limit, shared);
+  if (p == nullptr) return nullptr;
+  p = GetVarint32Ptr(p, limit, unshared);
+  if (p == nullptr) return nullptr;
+  return GetVarint32Ptr(p, limit, value_len);
+}
+
+// The whole key stored at restart point i of block (restart entries share no prefix).
+// False if the restart point or its entry is malformed.
+bool RestartKeyOf(const Block& block, uint32_t i, BlockKeyOrder order, Slice* key) {
+  const uint32_t offset = block.RestartPoint(i);
+  const uint32_t limit_offset = block.restart_array_offset();
+  if (offset >= limit_offset) return false;
+  const char* data = block.data().data();
+  const char* limit = data + limit_offset;
+  uint32_t shared, unshared, value_len;
+  const char* p = DecodeEntryHeader(data + offset, limit, &shared, &unshared, &value_len);
+  if (p == nullptr || shared != 0 || unshared > static_cast<uint64_t>(limit - p) ||
+      (order == BlockKeyOrder::kInternal && unshared < kTagSize)) {
+    return false;
+  }
+  *key = Slice(p, unshared);
+  return true;
+}
+
+}  // namespace
+
+Block::Block(BlockContents contents, uint64_t file_offset)
+    : data_(contents.data), heap_(std::move(contents.heap)), file_offset_(file_offset) {
+  Parse();
+}
+
+Block::Block(const Slice& data, uint64_t file_offset) : data_(data), file_offset_(file_offset) {
+  Parse();
+}
+
+void Block::Parse() {
+  well_formed_ = false;
+  restart_offset_ = 0;
+  num_restarts_ = 0;
+  const size_t n = data_.size();
+  if (n < 4 || n > UINT32_MAX) return;
+  const uint64_t restarts = DecodeFixed32(data_.data() + n - 4);
+  if (restarts == 0 || restarts > (n - 4) / 4) return;
+  num_restarts_ = static_cast<uint32_t>(restarts);
+  restart_offset_ = static_cast<uint32_t>(n - 4 - 4 * restarts);
+  well_formed_ = true;
+}
+
+uint32_t Block::RestartPoint(uint32_t i) const {
+  return DecodeFixed32(data_.data() + restart_offset_ + 4 * static_cast<size_t>(i));
+}
+
+// ---- BlockCursor ------------------------------------------------------------------------
+
+void BlockCursor::Init(const Block* block, const std::string* file_name, BlockKeyOrder order) {
+  block_ = block;
+  file_name_ = file_name;
+  order_ = order;
+  data_ = block->data().data();
+  limit_ = block->restart_array_offset();
+  num_restarts_ = block->num_restarts();
+  current_ = next_offset_ = limit_;
+  restart_index_ = 0;
+  key_ptr_ = nullptr;
+  key_len_ = 0;
+  value_ = Slice();
+  valid_ = false;
+  status_ = Status::OK();
+  if (!block->well_formed()) Fail("malformed block (bad restart array)");
+}
+
+void BlockCursor::Fail(const char* what) {
+  if (status_.ok()) status_ = CorruptionAt(*file_name_, block_->file_offset(), what);
+  valid_ = false;
+  limit_ = 0;  // every later move finds no entries
+  num_restarts_ = 0;
+  current_ = next_offset_ = 0;
+}
+
+int BlockCursor::Compare(const Slice& a, const Slice& b) const {
+  return order_ == BlockKeyOrder::kInternal ? CompareInternalKey(a, b) : a.compare(b);
+}
+
+void BlockCursor::JumpToRestart(uint32_t i) {
+  uint32_t offset = block_->RestartPoint(i);
+  if (offset > limit_) {
+    Fail("restart point past the end of the block entries");
+    return;
+  }
+  restart_index_ = i;
+  next_offset_ = offset;
+  key_len_ = 0;
+  valid_ = false;
+}
+
+bool BlockCursor::ParseNext() {
+  current_ = next_offset_;
+  if (current_ >= limit_) {
+    valid_ = false;
+    current_ = next_offset_ = limit_;
+    return false;
+  }
+  const char* limit = data_ + limit_;
+  uint32_t shared, unshared, value_len;
+  const char* p = DecodeEntryHeader(data_ + current_, limit, &shared, &unshared, &value_len);
+  if (p == nullptr) {
+    Fail("bad entry header in block");
+    return false;
+  }
+  if (shared > key_len_) {
+    Fail("shared key prefix longer than the previous key in block");
+    return false;
+  }
+  if (static_cast<uint64_t>(unshared) + value_len > static_cast<uint64_t>(limit - p)) {
+    Fail("entry runs past the end of the block");
+    return false;
+  }
+  if (shared == 0) {
+    key_ptr_ = p;
+    key_len_ = unshared;
+  } else {
+    if (key_ptr_ != key_buf_.data()) {
+      key_buf_.assign(key_ptr_, shared);
+    } else {
+      key_buf_.resize(shared);
+    }
+    key_buf_.append(p, unshared);
+    key_ptr_ = key_buf_.data();
+    key_len_ = key_buf_.size();
+  }
+  if (order_ == BlockKeyOrder::kInternal && key_len_ < kTagSize) {
+    Fail("internal key shorter than its tag in block");
+    return false;
+  }
+  value_ = Slice(p + unshared, value_len);
+  next_offset_ = static_cast<uint32_t>(p + unshared + value_len - data_);
+  while (restart_index_ + 1 < num_restarts_ &&
+         block_->RestartPoint(restart_index_ + 1) <= current_) {
+    restart_index_++;
+  }
+  valid_ = true;
+  return true;
+}
+
+bool BlockCursor::RestartKey(uint32_t i, Slice* key) {
+  if (!RestartKeyOf(*block_, i, order_, key)) {
+    Fail("bad restart entry in block");
+    return false;
+  }
+  return true;
+}
+
+void BlockCursor::SeekToFirst() {
+  if (!status_.ok()) return;
+  JumpToRestart(0);
+  if (status_.ok()) ParseNext();
+}
+
+void BlockCursor::SeekToLast() {
+  if (!status_.ok()) return;
+  JumpToRestart(num_restarts_ - 1);
+  if (!status_.ok() || !ParseNext()) return;
+  while (next_offset_ < limit_) {
+    if (!ParseNext()) return;
+  }
+}
+
+void BlockCursor::Seek(const Slice& target) {
+  if (!status_.ok()) return;
+  // The last restart point whose key is < target; entries before it are all < target.
+  uint32_t lo = 0, hi = num_restarts_ - 1;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo + 1) / 2;
+    Slice key;
+    if (!RestartKey(mid, &key)) return;
+    if (Compare(key, target) < 0) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  JumpToRestart(lo);
+  if (!status_.ok()) return;
+  while (ParseNext()) {
+    if (Compare(key(), target) >= 0) return;
+  }
+}
+
+void BlockCursor::Next() {
+  if (!valid_) return;
+  ParseNext();
+}
+
+void BlockCursor::Prev() {
+  if (!valid_) return;
+  const uint32_t original = current_;
+  while (block_->RestartPoint(restart_index_) >= original) {
+    if (restart_index_ == 0) {  // original was the first entry
+      valid_ = false;
+      current_ = next_offset_ = limit_;
+      return;
+    }
+    restart_index_--;
+  }
+  JumpToRestart(restart_index_);
+  if (!status_.ok()) return;
+  do {
+    if (!ParseNext()) return;
+  } while (next_offset_ < original);
+}
+
+// ---- Bulk decoding ----------------------------------------------------------------------
+
+namespace {
+
+// Appends n bytes at *pos of buf, growing buf if needed. Growing moves buf's bytes, so
+// every Slice in entries (and *prev) that points into buf is rebased.
+char* ReserveKeyBytes(std::string* buf, size_t n, std::vector<RawEntry>* entries, Slice* prev) {
+  const size_t used = buf->size();
+  if (used + n > buf->capacity()) {
+    std::string bigger;
+    bigger.reserve(std::max(2 * buf->capacity(), used + n));
+    bigger.append(*buf);
+    const auto old_lo = reinterpret_cast<uintptr_t>(buf->data());
+    const auto old_hi = old_lo + used;
+    auto rebase = [&](Slice* s) {
+      auto p = reinterpret_cast<uintptr_t>(s->data());
+      if (p >= old_lo && p < old_hi) *s = Slice(bigger.data() + (p - old_lo), s->size());
+    };
+    for (RawEntry& e : *entries) rebase(&e.ikey);
+    rebase(prev);
+    buf->swap(bigger);
+  }
+  buf->resize(used + n);  // within capacity: no reallocation
+  return buf->data() + used;
+}
+
+}  // namespace
+
+Status DecodeBlockEntries(const Block& block, const std::string& file_name, const Slice* target,
+                          std::vector<RawEntry>* entries, std::string* key_buf) {
+  key_buf->clear();
+  if (key_buf->capacity() < block.size()) key_buf->reserve(block.size());
+  if (!block.well_formed()) {
+    return CorruptionAt(file_name, block.file_offset(), "malformed block (bad restart array)");
+  }
+  const char* data = block.data().data();
+  const uint32_t limit_offset = block.restart_array_offset();
+  const char* limit = data + limit_offset;
+
+  uint32_t start = 0;
+  if (target != nullptr) {
+    // The last restart point whose key is < target; decoding starts there.
+    uint32_t lo = 0, hi = block.num_restarts() - 1;
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo + 1) / 2;
+      Slice key;
+      if (!RestartKeyOf(block, mid, BlockKeyOrder::kInternal, &key)) {
+        return CorruptionAt(file_name, block.file_offset(), "bad restart entry in block");
+      }
+      if (CompareInternalKey(key, *target) < 0) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    start = block.RestartPoint(lo);
+    if (start > limit_offset) {
+      return CorruptionAt(file_name, block.file_offset(),
+                          "restart point past the end of the block entries");
+    }
+  }
+
+  Slice prev;  // the previous entry's key
+  bool before_target = target != nullptr;
+  const char* p = data + start;
+  while (p < limit) {
+    uint32_t shared, unshared, value_len;
+    const char* q = DecodeEntryHeader(p, limit, &shared, &unshared, &value_len);
+    if (q == nullptr) {
+      return CorruptionAt(file_name, block.file_offset(), "bad entry header in block");
+    }
+    if (shared > prev.size()) {
+      return CorruptionAt(file_name, block.file_offset(),
+                          "shared key prefix longer than the previous key in block");
+    }
+    if (static_cast<uint64_t>(unshared) + value_len > static_cast<uint64_t>(limit - q)) {
+      return CorruptionAt(file_name, block.file_offset(), "entry runs past the end of the block");
+    }
+    Slice key;
+    if (shared == 0) {
+      key = Slice(q, unshared);
+    } else {
+      char* dst = ReserveKeyBytes(key_buf, shared + unshared, entries, &prev);
+      std::memcpy(dst, prev.data(), shared);
+      std::memcpy(dst + shared, q, unshared);
+      key = Slice(dst, shared + unshared);
+    }
+    if (key.size() < kTagSize) {
+      return CorruptionAt(file_name, block.file_offset(),
+                          "internal key shorter than its tag in block");
+    }
+    Slice value(q + unshared, value_len);
+    p = q + unshared + value_len;
+    prev = key;
+    if (before_target) {
+      if (CompareInternalKey(key, *target) < 0) continue;
+      before_target = false;
+    }
+    entries->push_back(RawEntry{key, value});
+  }
+  return Status::OK();
+}
+
+// ---- Iterator over one block ------------------------------------------------------------
+
+namespace {
+
+class BlockIterator final : public Iterator {
+ public:
+  BlockIterator(std::shared_ptr<const Block> block, std::string file_name, BlockKeyOrder order)
+      : block_(std::move(block)), file_name_(std::move(file_name)) {
+    cursor_.Init(block_.get(), &file_name_, order);
+  }
+  bool Valid() const override { return cursor_.Valid(); }
+  void SeekToFirst() override { cursor_.SeekToFirst(); }
+  void SeekToLast() override { cursor_.SeekToLast(); }
+  void Seek(const Slice& target) override { cursor_.Seek(target); }
+  void Next() override { cursor_.Next(); }
+  void Prev() override { cursor_.Prev(); }
+  Slice key() const override { return cursor_.key(); }
+  Slice value() const override { return cursor_.value(); }
+  Status status() const override { return cursor_.status(); }
+
+ private:
+  std::shared_ptr<const Block> block_;
+  std::string file_name_;
+  BlockCursor cursor_;
+};
+
+}  // namespace
+
+std::unique_ptr<Iterator> NewBlockIterator(std::shared_ptr<const Block> block,
+                                           std::string file_name, BlockKeyOrder order) {
+  return std::make_unique<BlockIterator>(std::move(block), std::move(file_name), order);
+}
+
+}  // namespace zworld::engine

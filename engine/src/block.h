@@ -1,0 +1,132 @@
+// Block: a read-only view of one block written by BlockBuilder (engine/FORMATS.md, "SSTable",
+// "Block layout"), BlockCursor: a non-virtual cursor over its entries, and the bulk decoder
+// the scan path uses.
+//
+// Every decoder here is bounds-checked: a malformed block (bad restart array, varints that
+// run past the end, a shared prefix longer than the previous key) yields a Corruption status
+// naming the file and the block's offset, never an out-of-bounds read.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "format.h"
+#include "scan_source.h"
+#include "zworld/engine/iterator.h"
+#include "zworld/engine/slice.h"
+#include "zworld/engine/status.h"
+
+namespace zworld::engine {
+
+// How the keys of a block are ordered.
+enum class BlockKeyOrder : uint8_t {
+  kInternal,  // internal keys (dbformat.h): data and index blocks
+  kBytewise,  // plain unsigned bytes: the properties block
+};
+
+// Immutable after construction; thread-safe. Movable.
+class Block {
+ public:
+  Block() = default;
+  // Takes over contents. When contents is not owned (a mapped file), the file must outlive
+  // the Block. file_offset is where the block lives in its file (for error messages).
+  Block(BlockContents contents, uint64_t file_offset);
+  // A view of data, which must outlive the Block.
+  Block(const Slice& data, uint64_t file_offset);
+  Block(Block&&) noexcept = default;
+  Block& operator=(Block&&) noexcept = default;
+
+  // False when the restart array is malformed (cursors then report Corruption).
+  bool well_formed() const { return well_formed_; }
+  Slice data() const { return data_; }
+  size_t size() const { return data_.size(); }
+  uint64_t file_offset() const { return file_offset_; }
+  uint32_t num_restarts() const { return num_restarts_; }
+  // Offset of the restart array = end of the entries.
+  uint32_t restart_array_offset() const { return restart_offset_; }
+  uint32_t RestartPoint(uint32_t i) const;  // i < num_restarts()
+  // Bytes of heap this block holds (0 for a view).
+  size_t heap_bytes() const { return heap_ ? data_.size() : 0; }
+
+ private:
+  void Parse();
+
+  Slice data_;
+  std::unique_ptr<char[]> heap_;
+  uint64_t file_offset_ = 0;
+  uint32_t restart_offset_ = 0;
+  uint32_t num_restarts_ = 0;
+  bool well_formed_ = false;
+};
+
+// A cursor over one block's entries. Cheap to create on the stack (no allocation until a
+// key longer than the inline buffer of std::string is assembled). key() and value() stay
+// valid until the cursor moves; value() points into the block. One thread at a time; the
+// block and file name passed to Init must outlive the cursor's use.
+class BlockCursor {
+ public:
+  BlockCursor() = default;
+  BlockCursor(const BlockCursor&) = delete;
+  BlockCursor& operator=(const BlockCursor&) = delete;
+
+  // Attaches to block (not positioned). A malformed block sets status() at once.
+  void Init(const Block* block, const std::string* file_name, BlockKeyOrder order);
+
+  bool Valid() const { return valid_; }
+  Slice key() const { return Slice(key_ptr_, key_len_); }
+  Slice value() const { return value_; }
+  // OK, or the first Corruption met (then Valid() is false until the next Init).
+  const Status& status() const { return status_; }
+
+  void SeekToFirst();
+  void SeekToLast();
+  // First entry with key >= target in the block's order.
+  void Seek(const Slice& target);
+  void Next();  // requires Valid()
+  void Prev();  // requires Valid()
+
+ private:
+  int Compare(const Slice& a, const Slice& b) const;
+  // Positions at restart point i without decoding it; the next ParseNext decodes it.
+  void JumpToRestart(uint32_t i);
+  // Decodes the entry at next_offset_. False at the end of the entries or on corruption.
+  bool ParseNext();
+  // The full key stored at restart point i (no shared prefix). False on corruption.
+  bool RestartKey(uint32_t i, Slice* key);
+  void Fail(const char* what);
+
+  const Block* block_ = nullptr;
+  const std::string* file_name_ = nullptr;
+  const char* data_ = nullptr;
+  uint32_t limit_ = 0;  // end of the entries (the restart array's offset)
+  uint32_t num_restarts_ = 0;
+  BlockKeyOrder order_ = BlockKeyOrder::kInternal;
+
+  uint32_t current_ = 0;        // offset of the current entry
+  uint32_t next_offset_ = 0;    // offset of the entry after it
+  uint32_t restart_index_ = 0;  // the restart interval holding current_
+  const char* key_ptr_ = nullptr;
+  size_t key_len_ = 0;
+  std::string key_buf_;  // holds the key when it had to be assembled from a shared prefix
+  Slice value_;
+  bool valid_ = false;
+  Status status_;
+};
+
+// Decodes every entry of an internal-key block, from the first with key >= *target (or from
+// the first entry if target is null) to the end, appending them to *entries. Values and
+// whole keys (restart points) point into the block; keys assembled from a shared prefix are
+// written to *key_buf, which the function clears and sizes itself (so entries also point
+// into it: keep it unchanged while entries are used). Corruption names file_name and the
+// block's offset.
+Status DecodeBlockEntries(const Block& block, const std::string& file_name, const Slice* target,
+                          std::vector<RawEntry>* entries, std::string* key_buf);
+
+// An Iterator over one block. The iterator shares ownership of block.
+std::unique_ptr<Iterator> NewBlockIterator(std::shared_ptr<const Block> block,
+                                           std::string file_name, BlockKeyOrder order);
+
+}  // namespace zworld::engine

@@ -1,0 +1,65 @@
+#include "block_builder.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "coding.h"
+
+namespace zworld::engine {
+
+BlockBuilder::BlockBuilder(int restart_interval)
+    : restart_interval_(restart_interval < 1 ? 1 : restart_interval) {
+  restarts_.push_back(0);
+}
+
+void BlockBuilder::Reset() {
+  buffer_.clear();
+  restarts_.clear();
+  restarts_.push_back(0);
+  last_key_.clear();
+  since_restart_ = 0;
+  num_entries_ = 0;
+  finished_ = false;
+}
+
+size_t BlockBuilder::CurrentSizeEstimate() const {
+  if (finished_) return buffer_.size();
+  return buffer_.size() + 4 * restarts_.size() + 4;
+}
+
+void BlockBuilder::Add(const Slice& key, const Slice& value) {
+  assert(!finished_);
+  size_t shared = 0;
+  if (since_restart_ < restart_interval_) {
+    const size_t max_shared = std::min(last_key_.size(), key.size());
+    while (shared < max_shared && last_key_[shared] == key[shared]) shared++;
+  } else {
+    restarts_.push_back(static_cast<uint32_t>(buffer_.size()));
+    since_restart_ = 0;
+  }
+  const size_t unshared = key.size() - shared;
+
+  char header[15];
+  char* p = EncodeVarint32(header, static_cast<uint32_t>(shared));
+  p = EncodeVarint32(p, static_cast<uint32_t>(unshared));
+  p = EncodeVarint32(p, static_cast<uint32_t>(value.size()));
+  buffer_.append(header, p - header);
+  buffer_.append(key.data() + shared, unshared);
+  buffer_.append(value.data(), value.size());
+
+  last_key_.resize(shared);
+  last_key_.append(key.data() + shared, unshared);
+  since_restart_++;
+  num_entries_++;
+}
+
+Slice BlockBuilder::Finish() {
+  if (!finished_) {
+    for (uint32_t r : restarts_) PutFixed32(&buffer_, r);
+    PutFixed32(&buffer_, static_cast<uint32_t>(restarts_.size()));
+    finished_ = true;
+  }
+  return buffer_;
+}
+
+}  // namespace zworld::engine
