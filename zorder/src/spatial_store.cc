@@ -1,0 +1,660 @@
+#include "zworld/zorder/spatial_store.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+#include "block_bounds.h"
+#include "keys.h"
+#include "zworld/zorder/morton.h"
+#include "zworld/zorder/planner.h"
+
+namespace zworld::zorder {
+
+using engine::ReadOptions;
+using engine::ScanEntry;
+using engine::ScanVisitor;
+using engine::Slice;
+using engine::WriteBatch;
+
+// ---- the cell grid -----------------------------------------------------------------------
+
+// Maps world positions to cells: cell = floor((v - world_min) * 2^bits / (world_max -
+// world_min)) per axis. The map is monotone in v, which is what makes box -> cell box exact:
+// every position in [min, max) lands in a cell between CellOf(min) and CellOf(max).
+struct SpatialStore::Grid {
+  int dims;
+  int bits;
+  glm::dvec3 lo, hi, scale;
+  uint32_t max_cell;
+
+  explicit Grid(const SpatialOptions& o)
+      : dims(o.dimensions), bits(o.cell_bits), lo(o.world_min), hi(o.world_max) {
+    const double cells = std::ldexp(1.0, bits);
+    scale = cells / (hi - lo);
+    max_cell = static_cast<uint32_t>(cells - 1.0);
+  }
+
+  uint32_t CellOf(int axis, double v) const {
+    double c = std::floor((v - lo[axis]) * scale[axis]);
+    if (!(c >= 0.0)) return 0;
+    if (c >= static_cast<double>(max_cell)) return max_cell;
+    return static_cast<uint32_t>(c);
+  }
+
+  Status CheckPosition(const glm::vec3& p) const {
+    for (int a = 0; a < dims; a++) {
+      const double v = p[a];
+      if (!std::isfinite(v)) {
+        return Status::InvalidArgument("position is not finite");
+      }
+      if (v < lo[a] || v >= hi[a]) {
+        return Status::InvalidArgument("position outside the world",
+                                       "axis " + std::to_string(a) + " value " +
+                                           std::to_string(v));
+      }
+    }
+    return Status::OK();
+  }
+
+  uint64_t Code(const glm::vec3& p) const {
+    if (dims == 2) return Encode2D(CellOf(0, p.x), CellOf(1, p.y));
+    return Encode3D(CellOf(0, p.x), CellOf(1, p.y), CellOf(2, p.z));
+  }
+
+  // The cells that positions in [min, max) can fall in, or false if the box misses the world.
+  bool CellBox(const glm::dvec3& min, const glm::dvec3& max, CellBounds* box) const {
+    box->dims = dims;
+    for (int a = 0; a < dims; a++) {
+      if (!(min[a] < max[a]) || max[a] <= lo[a] || min[a] >= hi[a]) return false;
+      box->min[a] = CellOf(a, std::max(min[a], lo[a]));
+      box->max[a] = CellOf(a, max[a]);
+    }
+    return true;
+  }
+};
+
+// ---- per-entity write locks ------------------------------------------------------------------
+
+// Writes to one entity read its current cell and then write; two such writers must not
+// interleave. Ids hash onto 64 stripes; a batch locks its stripes in index order.
+struct SpatialStore::Stripes {
+  static constexpr int kCount = 64;
+  std::array<std::mutex, kCount> mu;
+
+  static int Of(uint64_t id) { return static_cast<int>((id * 0x9E3779B97F4A7C15ull) >> 58); }
+
+  class Guard {
+   public:
+    Guard(Stripes* s, uint64_t mask) : s_(s), mask_(mask) {
+      for (int i = 0; i < kCount; i++) {
+        if (mask_ & (uint64_t{1} << i)) s_->mu[i].lock();
+      }
+    }
+    ~Guard() {
+      for (int i = kCount - 1; i >= 0; i--) {
+        if (mask_ & (uint64_t{1} << i)) s_->mu[i].unlock();
+      }
+    }
+
+   private:
+    Stripes* s_;
+    uint64_t mask_;
+  };
+};
+
+// The state of entities changed by earlier operations of the batch being built.
+struct SpatialStore::Pending {
+  std::unordered_map<uint64_t, std::optional<keys::EntityRecord>> entities;
+};
+
+// ---- the world record ------------------------------------------------------------------------
+
+namespace {
+
+constexpr uint8_t kWorldRecordVersion = 1;
+const char kWorldKey[] = "mworld";
+
+std::string EncodeWorld(const SpatialOptions& o) {
+  std::string v;
+  v.push_back(static_cast<char>(kWorldRecordVersion));
+  v.push_back(static_cast<char>(o.dimensions));
+  v.push_back(static_cast<char>(o.cell_bits));
+  // Axes the store does not use (z in 2D) are recorded as 0 so they never cause a mismatch.
+  for (int a = 0; a < 3; a++) keys::PutLE(&v, a < o.dimensions ? o.world_min[a] : 0.0);
+  for (int a = 0; a < 3; a++) keys::PutLE(&v, a < o.dimensions ? o.world_max[a] : 0.0);
+  return v;
+}
+
+std::string DescribeWorld(const Slice& v) {
+  if (v.size() != 3 + 6 * 8) return "an unreadable world record";
+  std::string s = std::to_string(static_cast<int>(v[1])) + "D, " +
+                  std::to_string(static_cast<int>(v[2])) + " cell bits, world [";
+  for (int a = 0; a < 3; a++) {
+    s += std::to_string(keys::GetLE<double>(v.data() + 3 + 8 * a)) + (a < 2 ? ", " : "] to [");
+  }
+  for (int a = 0; a < 3; a++) {
+    s += std::to_string(keys::GetLE<double>(v.data() + 27 + 8 * a)) + (a < 2 ? ", " : "]");
+  }
+  return s;
+}
+
+Status ValidateOptions(const SpatialOptions& o) {
+  if (o.dimensions != 2 && o.dimensions != 3) {
+    return Status::InvalidArgument("dimensions must be 2 or 3");
+  }
+  const int max_bits = o.dimensions == 2 ? kBitsPerAxis2D : kBitsPerAxis3D;
+  if (o.cell_bits < 1 || o.cell_bits > max_bits) {
+    return Status::InvalidArgument("cell_bits out of range",
+                                   "1.." + std::to_string(max_bits) + " for this dimension");
+  }
+  for (int a = 0; a < o.dimensions; a++) {
+    if (!std::isfinite(o.world_min[a]) || !std::isfinite(o.world_max[a]) ||
+        !(o.world_min[a] < o.world_max[a])) {
+      return Status::InvalidArgument("world bounds must be finite with min < max");
+    }
+  }
+  if (o.max_ranges == 0) return Status::InvalidArgument("max_ranges must be at least 1");
+  return Status::OK();
+}
+
+}  // namespace
+
+// ---- the scan of one box -------------------------------------------------------------------
+
+namespace {
+
+// What a hit must satisfy beyond its cell: the exact box, optionally a sphere, the kind.
+struct HitFilter {
+  int dims = 2;
+  glm::dvec3 min{0.0}, max{0.0};
+  bool sphere = false;
+  glm::dvec3 center{0.0};
+  double r2 = 0.0;
+  std::optional<uint32_t> kind;
+  size_t limit = 0;  // 0: none
+};
+
+// Walks the spatial keys of a box through DB::Scan. The BIGMIN planner checks each key's
+// cell against the box and, at the first key outside, jumps to BIGMIN; the ranges planner
+// walks a precomputed list of z-ranges. Either way the jump stays inside the current run
+// when the target is in it (binary search) and asks the engine to seek otherwise.
+class BoxVisitor final : public ScanVisitor {
+ public:
+  BoxVisitor(const HitFilter& f, uint64_t zmin, uint64_t zmax, const std::vector<ZRange>* ranges,
+             std::vector<Hit>* out)
+      : f_(f), zmin_(zmin), zmax_(zmax), ranges_(ranges), out_(out) {}
+
+  Next Visit(std::span<const ScanEntry> run, std::string* seek_to) override {
+    return f_.dims == 2 ? VisitDims<2>(run, seek_to) : VisitDims<3>(run, seek_to);
+  }
+
+  const Status& status() const { return status_; }
+  uint64_t seeks = 1;  // the initial positioning
+  uint64_t examined = 0;
+  uint64_t filtered = 0;
+  uint64_t hits = 0;
+
+ private:
+  template <int kDims>
+  static bool InBox(uint64_t z, uint64_t zmin, uint64_t zmax) {
+    return kDims == 2 ? CodeInBox2D(z, zmin, zmax) : CodeInBox3D(z, zmin, zmax);
+  }
+
+  // First index in [from, run.size()) whose code is >= code.
+  static size_t LowerBound(std::span<const ScanEntry> run, size_t from, uint64_t code) {
+    size_t lo = from, hi = run.size();
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (keys::SpatialKeyCode(run[mid].key.data()) < code) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  template <int kDims>
+  Next VisitDims(std::span<const ScanEntry> run, std::string* seek_to) {
+    const size_t n = run.size();
+    size_t i = 0;
+    while (i < n) {
+      const ScanEntry& e = run[i];
+      if (e.key.size() != keys::kSpatialKeySize) {
+        status_ = Status::Corruption("malformed spatial key of size " +
+                                     std::to_string(e.key.size()));
+        return Next::kStop;
+      }
+      const uint64_t z = keys::SpatialKeyCode(e.key.data());
+      uint64_t target;
+      bool jump = false;
+      bool check_cell = true;
+      if (ranges_ == nullptr) {
+        if (!InBox<kDims>(z, zmin_, zmax_)) {
+          examined++;
+          filtered++;
+          bool found = kDims == 2 ? Bigmin2D(z, zmin_, zmax_, &target)
+                                  : Bigmin3D(z, zmin_, zmax_, &target);
+          if (!found) return Next::kStop;
+          jump = true;
+        }
+      } else {
+        while (range_ < ranges_->size() && z > (*ranges_)[range_].hi) range_++;
+        if (range_ == ranges_->size()) return Next::kStop;
+        const ZRange& r = (*ranges_)[range_];
+        if (z < r.lo) {
+          target = r.lo;
+          jump = true;
+        } else {
+          check_cell = !r.fully_contained;
+        }
+      }
+      if (jump) {
+        size_t j = LowerBound(run, i + 1, target);
+        if (j == n) {
+          *seek_to = keys::SpatialSeekKey(target);
+          seeks++;
+          return Next::kSeek;
+        }
+        i = j;
+        continue;
+      }
+      i++;
+      examined++;
+      if (check_cell && ranges_ != nullptr && !InBox<kDims>(z, zmin_, zmax_)) {
+        filtered++;
+        continue;
+      }
+      if (!Accept<kDims>(e)) {
+        if (!status_.ok()) return Next::kStop;
+        filtered++;
+        continue;
+      }
+      if (f_.limit != 0 && hits >= f_.limit) return Next::kStop;
+    }
+    return Next::kContinue;
+  }
+
+  // Decodes the value, applies the exact filters and appends the hit.
+  template <int kDims>
+  bool Accept(const ScanEntry& e) {
+    const char* v = e.value.data();
+    if (e.value.size() != keys::SpatialValueSize(kDims)) {
+      status_ = Status::Corruption(
+          "spatial value of entity " + std::to_string(keys::SpatialKeyId(e.key.data())) +
+          " has size " + std::to_string(e.value.size()));
+      return false;
+    }
+    glm::vec3 p{keys::GetLE<float>(v), keys::GetLE<float>(v + 4), 0.0f};
+    if (kDims == 3) p.z = keys::GetLE<float>(v + 8);
+    for (int a = 0; a < kDims; a++) {
+      const double c = p[a];
+      if (!(f_.min[a] <= c && c < f_.max[a])) return false;
+    }
+    const uint32_t kind = keys::GetLE<uint32_t>(v + 4 * kDims);
+    if (f_.kind && *f_.kind != kind) return false;
+    if (f_.sphere) {
+      double d2 = 0.0;
+      for (int a = 0; a < kDims; a++) {
+        const double d = static_cast<double>(p[a]) - f_.center[a];
+        d2 += d * d;
+      }
+      if (d2 > f_.r2) return false;
+    }
+    out_->push_back(Hit{.id = keys::SpatialKeyId(e.key.data()),
+                        .position = p,
+                        .kind = kind,
+                        .version = keys::GetLE<uint64_t>(v + 4 * kDims + 4)});
+    hits++;
+    return true;
+  }
+
+  const HitFilter& f_;
+  const uint64_t zmin_, zmax_;
+  const std::vector<ZRange>* ranges_;  // null: BIGMIN planner
+  size_t range_ = 0;
+  std::vector<Hit>* out_;
+  Status status_;
+};
+
+Status CheckBounds(const glm::dvec3& min, const glm::dvec3& max, int dims) {
+  for (int a = 0; a < dims; a++) {
+    if (std::isnan(min[a]) || std::isnan(max[a])) {
+      return Status::InvalidArgument("query bound is NaN");
+    }
+    if (min[a] > max[a]) {
+      return Status::InvalidArgument("inverted query box", "min > max on axis " +
+                                                               std::to_string(a));
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+// ---- SpatialStore ----------------------------------------------------------------------------
+
+SpatialStore::SpatialStore(const SpatialOptions& options, std::unique_ptr<engine::DB> db)
+    : options_(options),
+      db_(std::move(db)),
+      grid_(std::make_unique<Grid>(options)),
+      stripes_(std::make_unique<Stripes>()) {}
+
+SpatialStore::~SpatialStore() { Close(); }
+
+Status SpatialStore::Open(const SpatialOptions& options, const std::string& path,
+                          std::unique_ptr<SpatialStore>* store) {
+  store->reset();
+  Status s = ValidateOptions(options);
+  if (!s.ok()) return s;
+  engine::Options db_options = options.db;
+  db_options.table_collector = std::make_shared<BlockBoundsFactory>(options.dimensions);
+  std::unique_ptr<engine::DB> db;
+  s = engine::DB::Open(db_options, path, &db);
+  if (!s.ok()) return s;
+
+  const std::string want = EncodeWorld(options);
+  std::string have;
+  s = db->Get(ReadOptions(), kWorldKey, &have);
+  if (s.IsNotFound()) {
+    engine::WriteOptions wo;
+    wo.sync = true;
+    s = db->Put(wo, kWorldKey, want);
+  } else if (s.ok() && have != want) {
+    s = Status::InvalidArgument(path + ": the store was created as " + DescribeWorld(have),
+                                "options ask for " + DescribeWorld(want));
+  }
+  if (!s.ok()) {
+    db->Close();
+    return s;
+  }
+  store->reset(new SpatialStore(options, std::move(db)));
+  return Status::OK();
+}
+
+Status SpatialStore::Close() {
+  if (closed_) return Status::OK();
+  closed_ = true;
+  return db_->Close();
+}
+
+// ---- writes ------------------------------------------------------------------------------
+
+Status SpatialStore::Apply(const SpatialBatch::Op& op, size_t index, WriteBatch* wb,
+                           Pending* pending) {
+  const uint64_t id = op.entity.id;
+  auto where = [&](const char* what) {
+    return std::string(what) + " of entity " + std::to_string(id) + " (operation " +
+           std::to_string(index) + ")";
+  };
+
+  // The entity's current state: changed earlier in this batch, or as stored.
+  std::optional<keys::EntityRecord> old;
+  if (auto it = pending->entities.find(id); it != pending->entities.end()) {
+    old = it->second;
+  } else {
+    std::string value;
+    Status s = db_->Get(ReadOptions(), keys::EntityKey(id).slice(), &value);
+    if (s.ok()) {
+      old.emplace();
+      if (!keys::DecodeEntityValue(value, &*old)) {
+        return Status::Corruption(where("malformed entity record"));
+      }
+    } else if (!s.IsNotFound()) {
+      return s;
+    }
+  }
+
+  if (op.type == SpatialBatch::Op::kRemove) {
+    if (!old) return Status::NotFound(where("Remove"), "no such entity");
+    wb->Delete(keys::SpatialKey(old->code, id).slice());
+    wb->Delete(keys::EntityKey(id).slice());
+    pending->entities[id] = std::nullopt;
+    return Status::OK();
+  }
+
+  Status s = grid_->CheckPosition(op.entity.position);
+  if (!s.ok()) return Status::InvalidArgument(where(op.type == SpatialBatch::Op::kPut ? "Put" : "Move"), s.message());
+  if (op.type == SpatialBatch::Op::kMove && !old) {
+    return Status::NotFound(where("Move"), "no such entity");
+  }
+
+  keys::EntityRecord rec;
+  rec.code = grid_->Code(op.entity.position);
+  rec.version = old ? old->version + 1 : 1;
+  if (op.type == SpatialBatch::Op::kPut) {
+    rec.kind = op.entity.kind;
+    rec.payload = op.entity.payload;
+  } else {
+    rec.kind = old->kind;
+    rec.payload = std::move(old->payload);
+  }
+  glm::vec3 p = op.entity.position;
+  if (options_.dimensions == 2) p.z = 0.0f;
+
+  if (old && old->code != rec.code) wb->Delete(keys::SpatialKey(old->code, id).slice());
+  std::string value;
+  keys::EncodeSpatialValue(&value, options_.dimensions, p, rec.kind, rec.version);
+  wb->Put(keys::SpatialKey(rec.code, id).slice(), value);
+  keys::EncodeEntityValue(&value, rec);
+  wb->Put(keys::EntityKey(id).slice(), value);
+  pending->entities[id] = std::move(rec);
+  return Status::OK();
+}
+
+Status SpatialStore::Write(const SpatialBatch& batch, const engine::WriteOptions& wo) {
+  if (batch.ops_.empty()) return Status::OK();
+  uint64_t mask = 0;
+  for (const auto& op : batch.ops_) mask |= uint64_t{1} << Stripes::Of(op.entity.id);
+  Stripes::Guard guard(stripes_.get(), mask);
+
+  WriteBatch wb;
+  Pending pending;
+  for (size_t i = 0; i < batch.ops_.size(); i++) {
+    Status s = Apply(batch.ops_[i], i, &wb, &pending);
+    if (!s.ok()) return s;
+  }
+  return db_->Write(wo, wb);
+}
+
+Status SpatialStore::Put(const Entity& entity, const engine::WriteOptions& wo) {
+  SpatialBatch b;
+  b.Put(entity);
+  return Write(b, wo);
+}
+
+Status SpatialStore::Move(uint64_t id, glm::vec3 position, const engine::WriteOptions& wo) {
+  SpatialBatch b;
+  b.Move(id, position);
+  return Write(b, wo);
+}
+
+Status SpatialStore::Remove(uint64_t id, const engine::WriteOptions& wo) {
+  SpatialBatch b;
+  b.Remove(id);
+  return Write(b, wo);
+}
+
+// ---- reads -------------------------------------------------------------------------------
+
+Status SpatialStore::Get(uint64_t id, Entity* entity, const engine::Snapshot* snapshot) {
+  ReadOptions ro;
+  ro.snapshot = snapshot;
+  const engine::Snapshot* own = nullptr;
+  if (snapshot == nullptr) ro.snapshot = own = db_->GetSnapshot();  // both keys from one view
+  std::string value;
+  Status s = db_->Get(ro, keys::EntityKey(id).slice(), &value);
+  keys::EntityRecord rec;
+  if (s.ok() && !keys::DecodeEntityValue(value, &rec)) {
+    s = Status::Corruption("malformed entity record of entity " + std::to_string(id));
+  }
+  if (s.ok()) {
+    s = db_->Get(ro, keys::SpatialKey(rec.code, id).slice(), &value);
+    if (s.IsNotFound() ||
+        (s.ok() && value.size() != keys::SpatialValueSize(options_.dimensions))) {
+      s = Status::Corruption("spatial key of entity " + std::to_string(id) +
+                             " is missing or malformed");
+    }
+  }
+  if (own != nullptr) db_->ReleaseSnapshot(own);
+  if (!s.ok()) return s;
+  const int d = options_.dimensions;
+  entity->id = id;
+  entity->position = {keys::GetLE<float>(value.data()), keys::GetLE<float>(value.data() + 4),
+                      d == 3 ? keys::GetLE<float>(value.data() + 8) : 0.0f};
+  entity->kind = keys::GetLE<uint32_t>(value.data() + 4 * d);
+  entity->version = keys::GetLE<uint64_t>(value.data() + 4 * d + 4);
+  entity->payload = std::move(rec.payload);
+  return Status::OK();
+}
+
+Status SpatialStore::ScanBox(const glm::dvec3& min, const glm::dvec3& max,
+                             const QueryOptions& qo, const engine::Snapshot* snapshot,
+                             const HitFilterArgs& extra, std::vector<Hit>* hits) {
+  queries_.fetch_add(1, std::memory_order_relaxed);
+  CellBounds cells;
+  if (!grid_->CellBox(min, max, &cells)) return Status::OK();
+  const int dims = options_.dimensions;
+
+  HitFilter f;
+  f.dims = dims;
+  f.min = min;
+  f.max = max;
+  f.sphere = extra.sphere;
+  f.center = extra.center;
+  f.r2 = extra.r2;
+  f.kind = qo.kind;
+  f.limit = qo.limit;
+
+  uint64_t zmin, zmax;
+  std::vector<ZRange> ranges;
+  if (dims == 2) {
+    Box2 b{{cells.min[0], cells.min[1]}, {cells.max[0], cells.max[1]}};
+    zmin = b.ZMin();
+    zmax = b.ZMax();
+    if (qo.planner.value_or(options_.planner) == Planner::kRanges) {
+      Decompose2D(b, options_.max_ranges, &ranges);
+    }
+  } else {
+    Box3 b{{cells.min[0], cells.min[1], cells.min[2]}, {cells.max[0], cells.max[1], cells.max[2]}};
+    zmin = b.ZMin();
+    zmax = b.ZMax();
+    if (qo.planner.value_or(options_.planner) == Planner::kRanges) {
+      Decompose3D(b, options_.max_ranges, &ranges);
+    }
+  }
+  const bool use_ranges = qo.planner.value_or(options_.planner) == Planner::kRanges;
+  const uint64_t first = use_ranges && !ranges.empty() ? ranges.front().lo : zmin;
+  const uint64_t last = use_ranges && !ranges.empty() ? ranges.back().hi : zmax;
+
+  BoxVisitor visitor(f, zmin, zmax, use_ranges ? &ranges : nullptr, hits);
+  engine::ScanOptions so;
+  so.block_filter = [&cells](const Slice& summary) {
+    CellBounds b;
+    return !DecodeBlockBounds(summary, &b) || b.Intersects(cells);
+  };
+  ReadOptions ro;
+  ro.snapshot = snapshot;
+  Status s = db_->Scan(ro, keys::SpatialSeekKey(first), keys::SpatialLimitKey(last), so,
+                       &visitor);
+  seeks_.fetch_add(visitor.seeks, std::memory_order_relaxed);
+  examined_.fetch_add(visitor.examined, std::memory_order_relaxed);
+  filtered_.fetch_add(visitor.filtered, std::memory_order_relaxed);
+  hits_.fetch_add(visitor.hits, std::memory_order_relaxed);
+  if (s.ok()) s = visitor.status();
+  return s;
+}
+
+Status SpatialStore::QueryBox(glm::dvec3 min, glm::dvec3 max, const QueryOptions& qo,
+                              std::vector<Hit>* hits) {
+  Status s = CheckBounds(min, max, options_.dimensions);
+  if (!s.ok()) return s;
+  return ScanBox(min, max, qo, qo.snapshot, HitFilterArgs{}, hits);
+}
+
+Status SpatialStore::QueryRadius(glm::dvec3 center, double r, const QueryOptions& qo,
+                                 std::vector<Hit>* hits) {
+  for (int a = 0; a < options_.dimensions; a++) {
+    if (!std::isfinite(center[a])) return Status::InvalidArgument("radius centre is not finite");
+  }
+  if (!(r >= 0.0) || !std::isfinite(r)) {
+    return Status::InvalidArgument("radius must be finite and >= 0");
+  }
+  glm::dvec3 min = center - r;
+  glm::dvec3 max = center + r;
+  // The box is half-open; the sphere includes its surface.
+  for (int a = 0; a < 3; a++) max[a] = std::nextafter(max[a], HUGE_VAL);
+  HitFilterArgs extra;
+  extra.sphere = true;
+  extra.center = center;
+  extra.r2 = r * r;
+  return ScanBox(min, max, qo, qo.snapshot, extra, hits);
+}
+
+Status SpatialStore::QueryNearest(glm::dvec3 center, size_t k, const QueryOptions& qo,
+                                  std::vector<Hit>* hits) {
+  const int dims = options_.dimensions;
+  for (int a = 0; a < dims; a++) {
+    if (!std::isfinite(center[a])) return Status::InvalidArgument("nearest centre is not finite");
+  }
+  if (k == 0) return Status::OK();
+
+  // Expanding boxes around the centre, all read at one snapshot. A box of half-side h holds
+  // every entity closer than h, so once the k-th nearest found is closer than h the answer
+  // is exact; otherwise h doubles until the box covers the whole world.
+  const engine::Snapshot* snap = qo.snapshot ? qo.snapshot : db_->GetSnapshot();
+  QueryOptions inner = qo;
+  inner.limit = 0;
+  double cell = 0.0;
+  for (int a = 0; a < dims; a++) cell = std::max(cell, 1.0 / grid_->scale[a]);
+  double h = 4.0 * cell;
+  std::vector<Hit> found;
+  std::vector<std::pair<double, uint64_t>> order;  // (distance^2, index into found)
+  Status s;
+  while (true) {
+    found.clear();
+    s = ScanBox(center - h, center + h, inner, snap, HitFilterArgs{}, &found);
+    if (!s.ok()) break;
+    order.clear();
+    for (size_t i = 0; i < found.size(); i++) {
+      double d2 = 0.0;
+      for (int a = 0; a < dims; a++) {
+        const double d = static_cast<double>(found[i].position[a]) - center[a];
+        d2 += d * d;
+      }
+      order.emplace_back(d2, i);
+    }
+    bool covers_world = true;
+    for (int a = 0; a < dims; a++) {
+      covers_world = covers_world && center[a] - h <= grid_->lo[a] && center[a] + h >= grid_->hi[a];
+    }
+    if (order.size() >= k) {
+      std::nth_element(order.begin(), order.begin() + (k - 1), order.end());
+      if (std::sqrt(order[k - 1].first) < h || covers_world) break;
+    } else if (covers_world) {
+      break;
+    }
+    h *= 2.0;
+  }
+  if (snap != qo.snapshot) db_->ReleaseSnapshot(snap);
+  if (!s.ok()) return s;
+  std::sort(order.begin(), order.end(), [&](const auto& x, const auto& y) {
+    return x.first != y.first ? x.first < y.first : found[x.second].id < found[y.second].id;
+  });
+  const size_t n = std::min(k, order.size());
+  for (size_t i = 0; i < n; i++) hits->push_back(found[order[i].second]);
+  return Status::OK();
+}
+
+SpatialStats SpatialStore::GetStats() const {
+  SpatialStats st;
+  st.queries = queries_.load(std::memory_order_relaxed);
+  st.seeks = seeks_.load(std::memory_order_relaxed);
+  st.entries_examined = examined_.load(std::memory_order_relaxed);
+  st.entities_filtered = filtered_.load(std::memory_order_relaxed);
+  st.hits = hits_.load(std::memory_order_relaxed);
+  engine::DBStats db = db_->GetStats();
+  st.blocks_read = db.scan_blocks_read;
+  st.blocks_skipped = db.scan_blocks_skipped;
+  return st;
+}
+
+}  // namespace zworld::zorder
