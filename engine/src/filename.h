@@ -1,4 +1,4 @@
-// Names of the files in a data folder (engine/docs-draft/manifest.md, "File naming"):
+// Names of the files in a data folder (engine/FORMATS.md, Part 3, "Files of a data folder"):
 //
 //   NNNNNN.log       a write-ahead log (WAL)
 //   NNNNNN.sst       an SSTable

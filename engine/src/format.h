@@ -1,7 +1,7 @@
 // SSTable on-disk constants and the pieces shared by the table writer and reader: block
 // handles, the footer, block trailers and reading one block from a file.
-// The byte layout is specified in engine/FORMATS.md, "SSTable" (draft:
-// engine/docs-draft/sstable.md); every constant here is defined there.
+// The byte layout is specified in engine/FORMATS.md, Part 2 "SSTable"; every constant here
+// is defined there.
 #pragma once
 
 #include <cstddef>

@@ -9,7 +9,7 @@ namespace zworld::engine {
 
 namespace {
 
-// Field tags of a version edit record (engine/docs-draft/manifest.md). Values are part of
+// Field tags of a version edit record (engine/FORMATS.md, Part 3). Values are part of
 // the on-disk format: never renumber, only add.
 enum Tag : uint32_t {
   kLogNumber = 1,

@@ -1,6 +1,6 @@
 // VersionEdit: one record of the MANIFEST, the change from one Version to the next (files
 // added and removed per level, counters, compaction pointers). The byte layout is in
-// engine/docs-draft/manifest.md, "Version edit records".
+// engine/FORMATS.md, Part 3, "Version edit record".
 //
 // Thread safety: a VersionEdit is a value built and read by one thread.
 #pragma once

@@ -162,7 +162,7 @@ TEST(LogTest, EmptyFile) {
   EXPECT_EQ(r.end_of_valid_data, 0u);
 }
 
-// The worked example of the format document (engine/docs-draft/wal.md).
+// The worked example of the format document (engine/FORMATS.md, Part 1).
 TEST(LogTest, ExactBytesOfOneRecord) {
   StringDest dest;
   Writer writer(&dest);
