@@ -183,6 +183,20 @@ Status DBImpl::Recover(VersionEdit* edit) {
                   expected.size(), BareName(TableFileName(dbname_, *expected.begin())).c_str());
     return Status::Corruption(dbname_, buf);
   }
+  // The WAL the MANIFEST names as the oldest still needed is deleted only after a later
+  // edit that moves the log number past it is synced. If it is gone, the MANIFEST lost an
+  // edit that was once durable (damage in its last record that looks like a torn tail, or a
+  // cut at a record boundary): opening would silently roll back a flush.
+  if (versions_->LogNumber() != 0 &&
+      !env->FileExists(LogFileName(dbname_, versions_->LogNumber()))) {
+    char buf[200];
+    std::snprintf(buf, sizeof(buf),
+                  "MANIFEST-%06" PRIu64 " names log %06" PRIu64
+                  ".log, which no longer exists: the MANIFEST lost a durable edit "
+                  "(%" PRIu64 " bytes of damaged tail dropped)",
+                  versions_->ManifestFileNumber(), versions_->LogNumber(), manifest_torn);
+    return Status::Corruption(dbname_, buf);
+  }
   std::sort(logs.begin(), logs.end());
   SequenceNumber max_sequence = versions_->LastSequence();
   char buf[160];
