@@ -36,7 +36,7 @@ build-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 	$(CMAKE) --build $(BUILD_ASAN) -j$(JOBS)
 
 build-tsan: deps $(BUILD_TSAN)/CMakeCache.txt
-	$(CMAKE) --build $(BUILD_TSAN) -j$(JOBS) --target engine_concurrency_test
+	$(CMAKE) --build $(BUILD_TSAN) -j$(JOBS) --target engine_concurrency_test zorder_spatial_concurrency_test
 
 test-release: build
 	cd $(BUILD) && $(CTEST) $(CTEST_FLAGS) -j$(JOBS)
@@ -54,8 +54,12 @@ demo: build
 	@echo "demo: demo_game/ is not built yet; running the engine benchmark on 100,000 entries instead"
 	$(BUILD)/bin/db_bench --n 100000 --engines zworld --dir $(BUILD)/demo-data
 
+# Full-size runs (several minutes each); figures and charts land in bench/results/.
 bench: build
-	$(BUILD)/bin/db_bench
+	@mkdir -p bench/results
+	$(BUILD)/bin/db_bench --dir $(BUILD)/bench-data | tee bench/results/db_bench.txt
+	$(BUILD)/bin/gw1 --dir $(BUILD)/gw1-data --csv bench/results/gw1.csv | tee bench/results/gw1.txt
+	bench/plot-gw1 bench/results/gw1.csv bench/results
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs -r clang-format -i
