@@ -225,6 +225,7 @@ class DBImpl final : public DB {
   WriteBatch tmp_batch_;         // leader only
 
   std::set<uint64_t> pending_outputs_;             // guarded by mu_
+  std::set<std::string> files_being_deleted_;      // guarded by mu_
   std::list<SnapshotImpl*> snapshots_;             // guarded by mu_, oldest first
   Status bg_error_;                                // guarded by mu_
   ManualCompaction* manual_compaction_ = nullptr;  // guarded by mu_

@@ -429,7 +429,11 @@ void DBImpl::DeleteObsoleteFiles(std::unique_lock<std::mutex>* lock) {
       default:
         break;
     }
-    if (!keep) doomed.emplace_back(name, type == FileType::kTableFile ? number : 0);
+    // The flush and compaction threads both collect garbage: a file the other one is
+    // already removing is left to it.
+    if (!keep && files_being_deleted_.insert(name).second) {
+      doomed.emplace_back(name, type == FileType::kTableFile ? number : 0);
+    }
   }
   if (doomed.empty()) return;
   lock->unlock();
@@ -438,10 +442,11 @@ void DBImpl::DeleteObsoleteFiles(std::unique_lock<std::mutex>* lock) {
       table_cache_->Evict(table_number);
       if (block_cache_ != nullptr) block_cache_->EraseFile(table_number);
     }
-    options_.env->RemoveFile(dbname_ + "/" + name);
-    Log(info_log_.get(), "deleted obsolete file %s", name.c_str());
+    Status s = options_.env->RemoveFile(dbname_ + "/" + name);
+    Log(info_log_.get(), "deleted obsolete file %s: %s", name.c_str(), s.ToString().c_str());
   }
   lock->lock();
+  for (const auto& doomed_file : doomed) files_being_deleted_.erase(doomed_file.first);
 }
 
 }  // namespace zworld::engine
