@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/test_common.h"
 #include "zworld/engine/db.h"
 #include "zworld/engine/env.h"
 #include "zworld/engine/slice.h"
@@ -25,61 +26,13 @@
 
 namespace zworld::engine::test {
 
-// A unique, freshly created folder on the real file system (see the file comment).
-class TempDir {
- public:
-  // Creates <root>/<tag>.XXXXXX, where tag names the running gtest test when there is one.
-  // Aborts the test binary (with a message) if the folder cannot be created.
-  TempDir();
-  ~TempDir();  // removes the folder recursively
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  // path() + "/" + name (nothing is created).
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-// The root for temporary folders: $ZWORLD_TEST_TMPDIR if set and non-empty, else "/tmp".
-std::string TestTmpRoot();
-
-// A path for a MemEnv database, unique within the process ("/mem/<tag>-<n>"). Nothing is
-// created.
-std::string UniqueMemPath();
-
-// The seed of a randomised test: $ZWORLD_TEST_SEED when set, otherwise a fresh value from the
-// clock and the test's name. Prints "[seed] <test>: ZWORLD_TEST_SEED=<n>" to stderr.
-uint64_t TestSeed();
-// "seed=<n> (replay: ZWORLD_TEST_SEED=<n> <binary> --gtest_filter=<test>)", for SCOPED_TRACE.
-std::string SeedTrace(uint64_t seed);
-
-// True in AddressSanitizer or ThreadSanitizer builds, where tests scale their work down.
-bool UnderSanitizer();
-
-// A small, fast, seeded pseudo-random generator (splitmix64 then xoshiro256**).
-class Random {
- public:
-  explicit Random(uint64_t seed);
-  uint64_t Next();
-  // Uniform in [0, n); n must be > 0.
-  uint64_t Uniform(uint64_t n);
-  // Uniform in [lo, hi]; requires lo <= hi.
-  uint64_t Range(uint64_t lo, uint64_t hi) { return lo + Uniform(hi - lo + 1); }
-  bool OneIn(uint64_t n) { return Uniform(n) == 0; }
-  // Picks k uniformly in [0, max_log], then returns a value uniform in [0, 2^k): small values
-  // are common, large ones possible.
-  uint64_t Skewed(int max_log);
-  // len arbitrary bytes (including 0x00 and 0xff).
-  std::string Bytes(size_t len);
-  // len bytes from [a-z0-9].
-  std::string Printable(size_t len);
-
- private:
-  uint64_t s_[4];
-};
+using zworld::test::Random;
+using zworld::test::SeedTrace;
+using zworld::test::TempDir;
+using zworld::test::TestSeed;
+using zworld::test::TestTmpRoot;
+using zworld::test::UnderSanitizer;
+using zworld::test::UniqueMemPath;
 
 // "<prefix><n as zero-padded decimal of width>" e.g. NumberKey(42, 6, "k") == "k000042";
 // byte order equals numeric order for equal widths.

@@ -1,6 +1,6 @@
-// Helpers shared by the zorder tests: temporary folders, replayable seeds, a small random
-// generator, and ReferenceWorld, a brute-force in-memory model of a SpatialStore (std::map of
-// entities, every query answered by looking at every entity).
+// Helpers shared by the zorder tests (folders, seeds and Random come from
+// tests/common/test_common.h): ReferenceWorld, a brute-force in-memory model of a SpatialStore
+// (std::map of entities, every query answered by looking at every entity).
 //
 // Seeds: a randomised test calls TestSeed() once and puts SeedTrace(seed) in a SCOPED_TRACE,
 // so every failure message carries the seed. ZWORLD_TEST_SEED=<n> makes every TestSeed() of
@@ -20,60 +20,17 @@
 
 #include <glm/vec3.hpp>
 
+#include "common/test_common.h"
 #include "zworld/zorder/spatial_store.h"
 
 namespace zworld::zorder::test {
 
-// A unique, freshly created folder under $ZWORLD_TEST_TMPDIR (or /tmp), named after the
-// running test and removed with its contents when the object is destroyed. Aborts the
-// binary if the folder cannot be created.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  // path() + "/" + name (nothing is created).
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-// A folder name for a store in a MemEnv, unique within the process. Nothing is created.
-std::string UniqueMemPath();
-
-// $ZWORLD_TEST_SEED when set, else a fresh seed. Prints "[seed] <test>: ZWORLD_TEST_SEED=<n>".
-uint64_t TestSeed();
-// "seed=<n> (replay: ZWORLD_TEST_SEED=<n> <binary> --gtest_filter=<test>)".
-std::string SeedTrace(uint64_t seed);
-
-// True under AddressSanitizer or ThreadSanitizer, where tests scale their work down.
-bool UnderSanitizer();
-
-// Seeded pseudo-random numbers (splitmix64 seeding, xoshiro256**): the same seed gives the
-// same sequence on every platform, unlike std::uniform_*_distribution.
-class Random {
- public:
-  explicit Random(uint64_t seed);
-  uint64_t Next();
-  // Uniform in [0, n); n > 0.
-  uint64_t Uniform(uint64_t n) { return Next() % n; }
-  bool OneIn(uint64_t n) { return Uniform(n) == 0; }
-  // Uniform in [0, 1).
-  double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
-  // Uniform in [lo, hi).
-  double Between(double lo, double hi) { return lo + (hi - lo) * Unit(); }
-  // Roughly normal with mean 0 and deviation 1 (sum of uniforms).
-  double Gaussian();
-  // len arbitrary bytes.
-  std::string Bytes(size_t len);
-
- private:
-  uint64_t s_[4];
-};
+using zworld::test::Random;
+using zworld::test::SeedTrace;
+using zworld::test::TempDir;
+using zworld::test::TestSeed;
+using zworld::test::UnderSanitizer;
+using zworld::test::UniqueMemPath;
 
 // The world of a store's options: bounds and cell size per axis.
 struct WorldShape {
