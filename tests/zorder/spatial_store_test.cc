@@ -432,14 +432,15 @@ class PropertyTest : public SpatialStoreTest, public ::testing::WithParamInterfa
     } else if (r < 93) {  // a valid batch
       SpatialBatch b;
       ReferenceWorld after = *model_;
-      const size_t n = 2 + rnd_->Uniform(20);
+      // Sizes on both sides of the store's threshold for reading entities by one scan.
+      const size_t n = 2 + rnd_->Uniform(40);
       for (size_t i = 0; i < n; i++) AddValidOp(&b, &after);
       ASSERT_TRUE(IsOk(store_->Write(b)));
       *model_ = std::move(after);
     } else {  // a batch with one invalid operation writes nothing
       SpatialBatch b;
       ReferenceWorld after = *model_;
-      const size_t n = 1 + rnd_->Uniform(12);
+      const size_t n = 1 + rnd_->Uniform(40);
       const size_t bad = rnd_->Uniform(n);
       bool want_not_found = false;
       for (size_t i = 0; i < n; i++) {

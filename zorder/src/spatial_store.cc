@@ -50,8 +50,7 @@ struct SpatialStore::Grid {
       }
       if (v < lo[a] || v >= hi[a]) {
         return Status::InvalidArgument("position outside the world",
-                                       "axis " + std::to_string(a) + " value " +
-                                           std::to_string(v));
+                                       "axis " + std::to_string(a) + " value " + std::to_string(v));
       }
     }
     return Status::OK();
@@ -105,6 +104,7 @@ struct SpatialStore::Stripes {
 
 // The state of entities changed by earlier operations of the batch being built.
 struct SpatialStore::Pending {
+  // id -> the record as it stands after the operations so far; nullopt: no such entity.
   std::unordered_map<uint64_t, std::optional<keys::EntityRecord>> entities;
 };
 
@@ -206,8 +206,10 @@ class BoxVisitor final : public ScanVisitor {
     size_t lo = from, hi = run.size();
     while (lo < hi) {
       size_t mid = (lo + hi) / 2;
-      if (keys::SpatialKeyCode(run[mid].key.data()) < code) lo = mid + 1;
-      else hi = mid;
+      if (keys::SpatialKeyCode(run[mid].key.data()) < code)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     return lo;
   }
@@ -219,8 +221,8 @@ class BoxVisitor final : public ScanVisitor {
     while (i < n) {
       const ScanEntry& e = run[i];
       if (e.key.size() != keys::kSpatialKeySize) {
-        status_ = Status::Corruption("malformed spatial key of size " +
-                                     std::to_string(e.key.size()));
+        status_ =
+            Status::Corruption("malformed spatial key of size " + std::to_string(e.key.size()));
         return Next::kStop;
       }
       const uint64_t z = keys::SpatialKeyCode(e.key.data());
@@ -231,8 +233,8 @@ class BoxVisitor final : public ScanVisitor {
         if (!InBox<kDims>(z, zmin_, zmax_)) {
           examined++;
           filtered++;
-          bool found = kDims == 2 ? Bigmin2D(z, zmin_, zmax_, &target)
-                                  : Bigmin3D(z, zmin_, zmax_, &target);
+          bool found =
+              kDims == 2 ? Bigmin2D(z, zmin_, zmax_, &target) : Bigmin3D(z, zmin_, zmax_, &target);
           if (!found) return Next::kStop;
           jump = true;
         }
@@ -278,9 +280,9 @@ class BoxVisitor final : public ScanVisitor {
   bool Accept(const ScanEntry& e) {
     const char* v = e.value.data();
     if (e.value.size() != keys::SpatialValueSize(kDims)) {
-      status_ = Status::Corruption(
-          "spatial value of entity " + std::to_string(keys::SpatialKeyId(e.key.data())) +
-          " has size " + std::to_string(e.value.size()));
+      status_ = Status::Corruption("spatial value of entity " +
+                                   std::to_string(keys::SpatialKeyId(e.key.data())) + " has size " +
+                                   std::to_string(e.value.size()));
       return false;
     }
     glm::vec3 p{keys::GetLE<float>(v), keys::GetLE<float>(v + 4), 0.0f};
@@ -321,10 +323,103 @@ Status CheckBounds(const glm::dvec3& min, const glm::dvec3& max, int dims) {
       return Status::InvalidArgument("query bound is NaN");
     }
     if (min[a] > max[a]) {
-      return Status::InvalidArgument("inverted query box", "min > max on axis " +
-                                                               std::to_string(a));
+      return Status::InvalidArgument("inverted query box",
+                                     "min > max on axis " + std::to_string(a));
     }
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+// ---- batch lookups -------------------------------------------------------------------------
+
+namespace {
+
+using EntityMap = std::unordered_map<uint64_t, std::optional<keys::EntityRecord>>;
+
+// Reads the entity records of many ids with one merge-join scan over the 'e' keyspace
+// instead of one point lookup each: ids are visited in key order, jumping with kSeek over
+// gaps that leave the current run. A large batch (a game tick moving a tenth of the world)
+// then reads each table block at most once, sequentially. Ids without a record map to
+// nullopt.
+class EntityLookup final : public ScanVisitor {
+ public:
+  EntityLookup(const std::vector<uint64_t>& ids, EntityMap* out) : ids_(ids), out_(out) {}
+
+  Next Visit(std::span<const ScanEntry> run, std::string* seek_to) override {
+    size_t i = 0;
+    while (i < run.size() && next_ < ids_.size()) {
+      const ScanEntry& e = run[i];
+      if (e.key.size() != keys::kEntityKeySize) {
+        status_ =
+            Status::Corruption("malformed entity key of size " + std::to_string(e.key.size()));
+        return Next::kStop;
+      }
+      const uint64_t id = keys::GetBE64(e.key.data() + 1);
+      const uint64_t want = ids_[next_];
+      if (id < want) {
+        // Binary search the rest of the run for the wanted id, or seek past it.
+        size_t lo = i + 1, hi = run.size();
+        while (lo < hi) {
+          size_t mid = (lo + hi) / 2;
+          if (keys::GetBE64(run[mid].key.data() + 1) < want)
+            lo = mid + 1;
+          else
+            hi = mid;
+        }
+        if (lo == run.size()) {
+          *seek_to = keys::EntityKey(want).slice().ToString();
+          return Next::kSeek;
+        }
+        i = lo;
+        continue;
+      }
+      if (id > want) {
+        (*out_)[want] = std::nullopt;
+        next_++;
+        continue;
+      }
+      keys::EntityRecord rec;
+      if (!keys::DecodeEntityValue(e.value, &rec)) {
+        status_ = Status::Corruption("malformed entity record of entity " + std::to_string(id));
+        return Next::kStop;
+      }
+      (*out_)[id] = std::move(rec);
+      next_++;
+      i++;
+    }
+    return next_ == ids_.size() ? Next::kStop : Next::kContinue;
+  }
+
+  // Ids the scan did not reach (past the last key) have no record.
+  void Finish() {
+    for (; next_ < ids_.size(); next_++) (*out_)[ids_[next_]] = std::nullopt;
+  }
+  const Status& status() const { return status_; }
+
+ private:
+  const std::vector<uint64_t>& ids_;  // sorted, unique
+  size_t next_ = 0;
+  EntityMap* out_;
+  Status status_;
+};
+
+// Below this many distinct ids a batch uses point lookups.
+constexpr size_t kScanLookupThreshold = 16;
+
+Status LookupEntities(engine::DB* db, std::vector<uint64_t> ids, EntityMap* out) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  if (ids.size() < kScanLookupThreshold) return Status::OK();  // Apply uses Get
+  EntityLookup visitor(ids, out);
+  std::string start = keys::EntityKey(ids.front()).slice().ToString();
+  std::string limit = ids.back() == UINT64_MAX ? std::string(1, keys::kEntityPrefix + 1)
+                                               : keys::EntityKey(ids.back() + 1).slice().ToString();
+  Status s = db->Scan(ReadOptions(), start, limit, engine::ScanOptions(), &visitor);
+  if (!s.ok()) return s;
+  if (!visitor.status().ok()) return visitor.status();
+  visitor.Finish();
   return Status::OK();
 }
 
@@ -412,7 +507,9 @@ Status SpatialStore::Apply(const SpatialBatch::Op& op, size_t index, WriteBatch*
   }
 
   Status s = grid_->CheckPosition(op.entity.position);
-  if (!s.ok()) return Status::InvalidArgument(where(op.type == SpatialBatch::Op::kPut ? "Put" : "Move"), s.message());
+  if (!s.ok())
+    return Status::InvalidArgument(where(op.type == SpatialBatch::Op::kPut ? "Put" : "Move"),
+                                   s.message());
   if (op.type == SpatialBatch::Op::kMove && !old) {
     return Status::NotFound(where("Move"), "no such entity");
   }
@@ -446,8 +543,16 @@ Status SpatialStore::Write(const SpatialBatch& batch, const engine::WriteOptions
   for (const auto& op : batch.ops_) mask |= uint64_t{1} << Stripes::Of(op.entity.id);
   Stripes::Guard guard(stripes_.get(), mask);
 
-  WriteBatch wb;
+  // The current state of every entity the batch touches: read in one scan for a large
+  // batch, else by a point lookup per entity in Apply.
   Pending pending;
+  std::vector<uint64_t> ids;
+  ids.reserve(batch.ops_.size());
+  for (const auto& op : batch.ops_) ids.push_back(op.entity.id);
+  Status ls = LookupEntities(db_.get(), std::move(ids), &pending.entities);
+  if (!ls.ok()) return ls;
+
+  WriteBatch wb;
   for (size_t i = 0; i < batch.ops_.size(); i++) {
     Status s = Apply(batch.ops_[i], i, &wb, &pending);
     if (!s.ok()) return s;
@@ -488,8 +593,7 @@ Status SpatialStore::Get(uint64_t id, Entity* entity, const engine::Snapshot* sn
   }
   if (s.ok()) {
     s = db_->Get(ro, keys::SpatialKey(rec.code, id).slice(), &value);
-    if (s.IsNotFound() ||
-        (s.ok() && value.size() != keys::SpatialValueSize(options_.dimensions))) {
+    if (s.IsNotFound() || (s.ok() && value.size() != keys::SpatialValueSize(options_.dimensions))) {
       s = Status::Corruption("spatial key of entity " + std::to_string(id) +
                              " is missing or malformed");
     }
@@ -506,9 +610,9 @@ Status SpatialStore::Get(uint64_t id, Entity* entity, const engine::Snapshot* sn
   return Status::OK();
 }
 
-Status SpatialStore::ScanBox(const glm::dvec3& min, const glm::dvec3& max,
-                             const QueryOptions& qo, const engine::Snapshot* snapshot,
-                             const HitFilterArgs& extra, std::vector<Hit>* hits) {
+Status SpatialStore::ScanBox(const glm::dvec3& min, const glm::dvec3& max, const QueryOptions& qo,
+                             const engine::Snapshot* snapshot, const HitFilterArgs& extra,
+                             std::vector<Hit>* hits) {
   queries_.fetch_add(1, std::memory_order_relaxed);
   CellBounds cells;
   if (!grid_->CellBox(min, max, &cells)) return Status::OK();
@@ -553,8 +657,7 @@ Status SpatialStore::ScanBox(const glm::dvec3& min, const glm::dvec3& max,
   };
   ReadOptions ro;
   ro.snapshot = snapshot;
-  Status s = db_->Scan(ro, keys::SpatialSeekKey(first), keys::SpatialLimitKey(last), so,
-                       &visitor);
+  Status s = db_->Scan(ro, keys::SpatialSeekKey(first), keys::SpatialLimitKey(last), so, &visitor);
   seeks_.fetch_add(visitor.seeks, std::memory_order_relaxed);
   examined_.fetch_add(visitor.examined, std::memory_order_relaxed);
   filtered_.fetch_add(visitor.filtered, std::memory_order_relaxed);
