@@ -46,10 +46,18 @@ enum class Op {
   kScanRange,
   kScanRangeBulk,
   kDeleteRandom,
+  kCompact,
 };
 
-constexpr Op kAllOps[] = {Op::kFillSeq,    Op::kFillRandom, Op::kOverwrite,     Op::kReadRandom,
-                          Op::kSeekRandom, Op::kScanRange,  Op::kScanRangeBulk, Op::kDeleteRandom};
+// What runs without --ops, in this order.
+constexpr Op kDefaultOps[] = {Op::kFillSeq,       Op::kFillRandom,  Op::kOverwrite,
+                              Op::kReadRandom,    Op::kSeekRandom,  Op::kScanRange,
+                              Op::kScanRangeBulk, Op::kDeleteRandom};
+// Every op --ops accepts: the defaults, and compact (so that reads can be measured on a
+// compacted store, e.g. --ops fillrandom,overwrite,compact,scanrange,scanrange_bulk).
+constexpr Op kKnownOps[] = {Op::kFillSeq,       Op::kFillRandom,   Op::kOverwrite,
+                            Op::kReadRandom,    Op::kSeekRandom,   Op::kScanRange,
+                            Op::kScanRangeBulk, Op::kDeleteRandom, Op::kCompact};
 
 const char* OpName(Op op) {
   switch (op) {
@@ -69,6 +77,8 @@ const char* OpName(Op op) {
       return "scanrange_bulk";
     case Op::kDeleteRandom:
       return "deleterandom";
+    case Op::kCompact:
+      return "compact";
   }
   return "?";
 }
@@ -83,7 +93,7 @@ const char* const kEngineNames[] = {"zworld", "rocksdb", "leveldb"};
 struct Config {
   uint64_t n = 1000000;
   std::vector<std::string> engines = {"zworld", "rocksdb", "leveldb"};
-  std::vector<Op> ops{std::begin(kAllOps), std::end(kAllOps)};
+  std::vector<Op> ops{std::begin(kDefaultOps), std::end(kDefaultOps)};
   std::string dir;  // empty: a fresh folder under /tmp
   bool keep = false;
   uint64_t reads = 0;  // 0: the defaults below
@@ -99,7 +109,8 @@ void Usage() {
                "                [--seed X]\n"
                "  --n       entries (default 1000000)\n"
                "  --ops     comma list of fillseq,fillrandom,overwrite,readrandom,seekrandom,\n"
-               "            scanrange,scanrange_bulk,deleterandom (default: all, in this order)\n"
+               "            scanrange,scanrange_bulk,deleterandom (the default, in this order)\n"
+               "            and compact (a full manual compaction, timed)\n"
                "  --dir     base folder; each engine gets <dir>/<engine> (default: a fresh\n"
                "            folder under /tmp); removed at the end unless --keep\n"
                "  --reads   readrandom Gets (default n); also sets the defaults of --seeks\n"
@@ -173,9 +184,9 @@ Config ParseFlags(int argc, char** argv) {
     } else if (arg == "--ops") {
       cfg.ops.clear();
       for (const std::string& name : SplitList(value)) {
-        auto it = std::find_if(std::begin(kAllOps), std::end(kAllOps),
+        auto it = std::find_if(std::begin(kKnownOps), std::end(kKnownOps),
                                [&](Op op) { return name == OpName(op); });
-        if (it == std::end(kAllOps)) Fail("unknown op '" + name + "'");
+        if (it == std::end(kKnownOps)) Fail("unknown op '" + name + "'");
         cfg.ops.push_back(*it);
       }
     } else if (arg == "--dir") {
@@ -238,7 +249,7 @@ std::vector<Step> BuildSchedule(const Config& cfg) {
     if (IsFill(op)) {
       state = std::string("after ") + OpName(op);
       full = true;
-    } else if (op == Op::kOverwrite || op == Op::kDeleteRandom) {
+    } else if (op == Op::kOverwrite || op == Op::kDeleteRandom || op == Op::kCompact) {
       state += std::string(" + ") + OpName(op);
       full = op != Op::kDeleteRandom;
     }
@@ -251,13 +262,14 @@ std::vector<Step> BuildSchedule(const Config& cfg) {
 struct Result {
   std::string engine;
   Op op;
-  uint64_t ops = 0;      // operations timed (Puts, Gets, Seeks, scans, Deletes)
+  uint64_t ops = 0;      // operations timed (Puts, Gets, Seeks, scans, Deletes, compactions)
   uint64_t entries = 0;  // scans: entries read
   Timing time;
   uint64_t db_bytes = 0;  // size of the data folder after the operation
   double OpsPerSecond() const { return time.seconds > 0 ? ops / time.seconds : 0; }
   double EntriesPerSecond() const { return time.seconds > 0 ? entries / time.seconds : 0; }
-  // What the table shows: entries/s for scans, operations/s otherwise.
+  // What the table compares: entries/s for scans, operations/s otherwise (for compact, one
+  // operation: the inverse of its time).
   double TableRate() const { return IsScan(op) ? EntriesPerSecond() : OpsPerSecond(); }
 };
 
@@ -366,6 +378,10 @@ class EngineRunner {
         plan.Format();
         r->ops = cfg_.seeks;
         r->time = SeekRandom(db, plan, &r->entries);
+        break;
+      case Op::kCompact:
+        r->ops = 1;
+        r->time = TimedLoop(E::kName, name, 1, [&](uint64_t) { db.CompactAll(); });
         break;
       case Op::kScanRange:
       case Op::kScanRangeBulk: {
@@ -598,6 +614,12 @@ void PrintHeader(const Config& cfg, const std::vector<Step>& steps, const std::s
       case Op::kDeleteRandom:
         what = "Deletes, a random permutation of the keys";
         break;
+      case Op::kCompact:
+        count = 1;
+        what =
+            "CompactRange over all keys, memtable flushed first (RocksDB: default\n"
+            "#                  CompactRangeOptions), seconds";
+        break;
     }
     std::printf("#   %-14s %" PRIu64 " %s; starts from: %s%s\n", OpName(s.op), count, what.c_str(),
                 s.starts_from.c_str(), s.reported ? "" : " (not reported)");
@@ -607,6 +629,12 @@ void PrintHeader(const Config& cfg, const std::vector<Step>& steps, const std::s
 std::string FormatRate(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
+
+std::string FormatSeconds(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
   return buf;
 }
 
@@ -640,17 +668,23 @@ void PrintTable(const Config& cfg, const std::vector<Result>& results) {
     const double rocks = rate("rocksdb", peer_op);
     const double level = rate("leveldb", peer_op);
     if (z == 0 && (op == Op::kScanRangeBulk || (rocks == 0 && level == 0))) continue;
-    auto cell = [&](double v, bool shown) { return shown && v > 0 ? FormatRate(v) : "-"; };
+    // compact shows seconds (its rate is one operation per run); the ratios still compare
+    // rates, i.e. peer seconds / zworld seconds.
+    auto cell = [&](double v, bool shown) {
+      if (!shown || v <= 0) return std::string("-");
+      return op == Op::kCompact ? FormatSeconds(1 / v) : FormatRate(v);
+    };
     const bool peers_shown = op != Op::kScanRangeBulk;
-    std::printf("# %-14s %-9s %12s %12s %12s %9s %9s %9s\n", OpName(op),
-                IsScan(op) ? "entries/s" : "ops/s", cell(z, true).c_str(),
-                cell(rocks, peers_shown).c_str(), cell(level, peers_shown).c_str(),
-                FormatRatio(z, rocks).c_str(), FormatRatio(z, level).c_str(),
-                FormatRatio(z, std::max(rocks, level)).c_str());
+    const char* unit = IsScan(op) ? "entries/s" : (op == Op::kCompact ? "seconds" : "ops/s");
+    std::printf("# %-14s %-9s %12s %12s %12s %9s %9s %9s\n", OpName(op), unit,
+                cell(z, true).c_str(), cell(rocks, peers_shown).c_str(),
+                cell(level, peers_shown).c_str(), FormatRatio(z, rocks).c_str(),
+                FormatRatio(z, level).c_str(), FormatRatio(z, std::max(rocks, level)).c_str());
   }
   std::printf(
-      "# (higher is better; the scanrange_bulk ratios are against the peers' iterator\n"
-      "#  scanrange; zw/best is against the faster of RocksDB and LevelDB)\n");
+      "# (ratios: higher is better; the scanrange_bulk ratios are against the peers' iterator\n"
+      "#  scanrange; zw/best is against the faster of RocksDB and LevelDB; compact is in\n"
+      "#  seconds, lower is better, and its ratios are peer seconds / zworld seconds)\n");
 }
 
 int Main(int argc, char** argv) {

@@ -11,6 +11,7 @@
 //   void Put(key, value)      16-byte key, 100-byte value
 //   bool Get(key, value*)     true if found
 //   void Delete(key)
+//   void CompactAll()         manual compaction of the whole key range; returns when done
 //   std::unique_ptr<Iterator> NewIterator()
 // Every engine error ends the program through Fail(): a benchmark must not go on after a
 // failed write or read.
@@ -88,6 +89,8 @@ class ZworldStore {
   void Delete(const char* key) {
     Check(db_->Delete(write_options_, Slice(key, kKeySize)), "Delete");
   }
+  // Flushes the memtable, then compacts every file down to the last level holding data.
+  void CompactAll() { Check(db_->CompactRange(nullptr, nullptr), "CompactRange"); }
   std::unique_ptr<Iterator> NewIterator() { return db_->NewIterator(read_options_); }
   static void CheckIterator(const Iterator& it) { Check(it.status(), "iterator"); }
 
@@ -175,6 +178,10 @@ class RocksDbStore {
   void Delete(const char* key) {
     Check(db_->Delete(write_options_, Slice(key, kKeySize)), "Delete");
   }
+  // Default CompactRangeOptions: flushes the memtable, compacts the whole key range.
+  void CompactAll() {
+    Check(db_->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr), "CompactRange");
+  }
   std::unique_ptr<Iterator> NewIterator() {
     return std::unique_ptr<Iterator>(db_->NewIterator(read_options_));
   }
@@ -239,6 +246,8 @@ class LevelDbStore {
   void Delete(const char* key) {
     Check(db_->Delete(write_options_, Slice(key, kKeySize)), "Delete");
   }
+  // Flushes the memtable, then compacts the whole key range (returns void: no Status).
+  void CompactAll() { db_->CompactRange(nullptr, nullptr); }
   std::unique_ptr<Iterator> NewIterator() {
     return std::unique_ptr<Iterator>(db_->NewIterator(read_options_));
   }

@@ -239,37 +239,75 @@ void BlockCursor::Prev() {
 
 namespace {
 
-// Appends n bytes at *pos of buf, growing buf if needed. Growing moves buf's bytes, so
-// every Slice in entries (and *prev) that points into buf is rebased.
-char* ReserveKeyBytes(std::string* buf, size_t n, std::vector<RawEntry>* entries, Slice* prev) {
-  const size_t used = buf->size();
-  if (used + n > buf->capacity()) {
-    std::string bigger;
-    bigger.reserve(std::max(2 * buf->capacity(), used + n));
-    bigger.append(*buf);
-    const auto old_lo = reinterpret_cast<uintptr_t>(buf->data());
-    const auto old_hi = old_lo + used;
+// Copies n bytes from src to dst (not overlapping). Keys are short, and for short lengths a
+// call to memcpy costs more than the copy: lengths up to 32 take two fixed-size moves that
+// may overlap each other.
+inline void CopyKeyBytes(char* dst, const char* src, size_t n) {
+  if (n >= 16) {
+    if (n > 32) {
+      std::memcpy(dst, src, n);
+      return;
+    }
+    std::memcpy(dst, src, 16);
+    std::memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 8) {
+    std::memcpy(dst, src, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(dst, src, 4);
+    std::memcpy(dst + n - 4, src + n - 4, 4);
+  } else {
+    for (size_t i = 0; i < n; i++) dst[i] = src[i];
+  }
+}
+
+// Storage for the keys DecodeBlockEntries assembles from a shared prefix, carved from the
+// caller's string. The string's size is the storage (the zero-fill of a resize is paid only
+// when it grows), so it is reused across calls without clearing.
+class KeyStorage {
+ public:
+  KeyStorage(std::string* buf, size_t expected) : buf_(buf) {
+    if (buf_->size() < expected) buf_->resize(expected);
+  }
+
+  // n bytes of storage. Growing moves the bytes, so every Slice in entries (and *prev) that
+  // points into the storage is rebased.
+  char* Allocate(size_t n, std::vector<RawEntry>* entries, Slice* prev) {
+    if (n > buf_->size() - used_) Grow(n, entries, prev);
+    char* p = buf_->data() + used_;
+    used_ += n;
+    return p;
+  }
+
+ private:
+  void Grow(size_t n, std::vector<RawEntry>* entries, Slice* prev) {
+    std::string bigger(std::max(2 * buf_->size(), used_ + n), '\0');
+    std::memcpy(bigger.data(), buf_->data(), used_);
+    const auto old_lo = reinterpret_cast<uintptr_t>(buf_->data());
+    const auto old_hi = old_lo + used_;
     auto rebase = [&](Slice* s) {
       auto p = reinterpret_cast<uintptr_t>(s->data());
       if (p >= old_lo && p < old_hi) *s = Slice(bigger.data() + (p - old_lo), s->size());
     };
     for (RawEntry& e : *entries) rebase(&e.ikey);
     rebase(prev);
-    buf->swap(bigger);
+    buf_->swap(bigger);
   }
-  buf->resize(used + n);  // within capacity: no reallocation
-  return buf->data() + used;
-}
+
+  std::string* const buf_;
+  size_t used_ = 0;
+};
 
 }  // namespace
 
 Status DecodeBlockEntries(const Block& block, const std::string& file_name, const Slice* target,
                           std::vector<RawEntry>* entries, std::string* key_buf) {
-  key_buf->clear();
-  if (key_buf->capacity() < block.size()) key_buf->reserve(block.size());
   if (!block.well_formed()) {
     return CorruptionAt(file_name, block.file_offset(), "malformed block (bad restart array)");
   }
+  // Assembled keys rarely take more room than the block: each one is stored with at least
+  // its unshared bytes, and the shared prefixes of typical keys are short.
+  KeyStorage key_storage(key_buf, block.size());
   const char* data = block.data().data();
   const uint32_t limit_offset = block.restart_array_offset();
   const char* limit = data + limit_offset;
@@ -297,6 +335,11 @@ Status DecodeBlockEntries(const Block& block, const std::string& file_name, cons
     }
   }
 
+  // The block is rarely in the CPU caches (a mapped file, or a block cache entry read long
+  // ago) and the loop below reads it front to back: ask for all of its lines at once rather
+  // than missing on each in turn.
+  PrefetchBytes(data + start, limit_offset - start);
+
   Slice prev;  // the previous entry's key
   bool before_target = target != nullptr;
   const char* p = data + start;
@@ -315,11 +358,11 @@ Status DecodeBlockEntries(const Block& block, const std::string& file_name, cons
     }
     Slice key;
     if (shared == 0) {
-      key = Slice(q, unshared);
+      key = Slice(q, unshared);  // whole in the block: no copy
     } else {
-      char* dst = ReserveKeyBytes(key_buf, shared + unshared, entries, &prev);
-      std::memcpy(dst, prev.data(), shared);
-      std::memcpy(dst + shared, q, unshared);
+      char* dst = key_storage.Allocate(shared + unshared, entries, &prev);
+      CopyKeyBytes(dst, prev.data(), shared);
+      CopyKeyBytes(dst + shared, q, unshared);
       key = Slice(dst, shared + unshared);
     }
     if (key.size() < kTagSize) {

@@ -43,7 +43,8 @@ inline Slice UserKey(const Slice& ikey) { return Slice(ikey.data(), ikey.size() 
 //    was loaded); entries before cur are consumed. The source itself is not told about
 //    consumption: it only moves on NextBlock, SkipNextBlock or Seek.
 //  - order_ lists the sources whose cursor is non-empty, sorted by head key (ties: lower
-//    source index first). A source whose cursor ran empty is refilled or dropped at once.
+//    source index first), each with a copy of its head key (the ikey of its cursor's cur).
+//    A source whose cursor ran empty is refilled or dropped at once.
 //  - When a block reaches limit, end is cut there and final is set: the source is done
 //    once its cursor runs empty.
 //  - Every consumed entry is <= every head (the merge consumes in key order; skipped blocks
@@ -56,6 +57,9 @@ inline Slice UserKey(const Slice& ikey) { return Slice(ikey.data(), ikey.size() 
 //    any source moves to another block.
 class ScanMerger {
  public:
+  // Entries of a run looked at one by one before the merge searches for the run's end.
+  static constexpr size_t kLinearProbe = 8;
+
   ScanMerger(const std::vector<std::unique_ptr<ScanSource>>& sources, SequenceNumber snapshot,
              const Slice& limit, const ScanOptions& scan_options, ScanVisitor* visitor)
       : sources_(sources),
@@ -107,57 +111,60 @@ class ScanMerger {
 
   // Puts source i (non-empty cursor) into order_ at its sorted place.
   void Insert(size_t i) {
-    const Slice key = cursors_[i].cur->ikey;
+    const Head head{cursors_[i].cur->ikey, i};
     size_t pos = order_.size();
-    order_.push_back(i);
+    order_.push_back(head);
     while (pos > 0) {
-      const size_t prev = order_[pos - 1];
-      int r = CompareIKey(cursors_[prev].cur->ikey, key);
-      if (r < 0 || (r == 0 && prev < i)) break;
+      const Head& prev = order_[pos - 1];
+      int r = CompareIKey(prev.key, head.key);
+      if (r < 0 || (r == 0 && prev.source < i)) break;
       order_[pos] = prev;
       --pos;
     }
-    order_[pos] = i;
+    order_[pos] = head;
   }
 
-  // order_[0]'s head grew: move it down to its place.
+  // order_[0]'s source moved its cursor on: update its head and move it to its place.
   void SiftFront() {
-    const size_t i = order_[0];
-    const Slice key = cursors_[i].cur->ikey;
+    const Head head{cursors_[order_[0].source].cur->ikey, order_[0].source};
     size_t pos = 0;
     while (pos + 1 < order_.size()) {
-      const size_t next = order_[pos + 1];
-      int r = CompareIKey(cursors_[next].cur->ikey, key);
-      if (r > 0 || (r == 0 && next > i)) break;
+      const Head& next = order_[pos + 1];
+      int r = CompareIKey(next.key, head.key);
+      if (r > 0 || (r == 0 && next.source > head.source)) break;
       order_[pos] = next;
       ++pos;
     }
-    order_[pos] = i;
+    order_[pos] = head;
   }
 
   // One merge step: take entries of the source with the smallest head up to the head of the
   // next one (the bound); a source whose block is used up is refilled.
   Status Step() {
-    const size_t best = order_[0];
+    const size_t best = order_[0].source;
     Cursor& c = cursors_[best];
     const RawEntry* stop = c.end;
     const Slice* bound = nullptr;
     Slice bound_key;
     if (order_.size() > 1) {
-      bound_key = cursors_[order_[1]].cur->ikey;
+      bound_key = order_[1].key;
       bound = &bound_key;
-      if (CompareIKey(c.end[-1].ikey, bound_key) >= 0) {
-        // Entry by entry for a short stretch (sources interleave), then binary search.
-        const RawEntry* p = c.cur + 1;  // the head itself is <= bound: always taken
-        const RawEntry* linear_end = std::min(c.end, c.cur + 8);
-        while (p < linear_end && CompareIKey(p->ikey, bound_key) < 0) ++p;
-        if (p == linear_end && p < c.end) {
-          p = std::partition_point(p, c.end, [&bound_key](const RawEntry& e) {
+      // Sources usually interleave closely: look at a few entries one by one. If all are
+      // below the bound, the run is long: the block's last entry tells whether it reaches
+      // the end of the block, or else a binary search finds where it ends.
+      const RawEntry* p = c.cur + 1;  // the head itself is <= bound: always taken
+      const RawEntry* linear_end = std::min(c.end, c.cur + kLinearProbe);
+      while (p < linear_end && CompareIKey(p->ikey, bound_key) < 0) ++p;
+      if (p == linear_end && p < c.end) {
+        if (CompareIKey(c.end[-1].ikey, bound_key) < 0) {
+          p = c.end;
+        } else {
+          p = std::partition_point(p, c.end - 1, [&bound_key](const RawEntry& e) {
             return CompareIKey(e.ikey, bound_key) < 0;
           });
         }
-        stop = p;
       }
+      stop = p;
     }
     Filter(best, c.cur, stop);
     c.cur = stop;
@@ -310,7 +317,11 @@ class ScanMerger {
 
   const std::vector<std::unique_ptr<ScanSource>>& sources_;
   std::vector<Cursor> cursors_;
-  std::vector<size_t> order_;
+  struct Head {
+    Slice key;  // cursors_[source].cur->ikey
+    size_t source;
+  };
+  std::vector<Head> order_;
   const SequenceNumber snapshot_;
   const Slice limit_;
   const std::function<bool(const Slice&)>& filter_;

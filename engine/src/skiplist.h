@@ -19,6 +19,7 @@
 // and its arena must outlive its iterators.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <cstddef>
@@ -90,6 +91,74 @@ class SkipList {
     Node* node_;
   };
 
+  // Reads keys in order, many at a time, for long scans. Once the list outgrows the CPU
+  // caches, following one bottom-level link after another costs a cache miss per node (nodes
+  // sit in insertion order, not key order), and each miss waits for the one before. A batch
+  // instead takes a few consecutive nodes of an upper level, then walks the stretches of the
+  // level below that lie between them side by side, level after level down to the bottom,
+  // so that many misses are in flight at once. While it does, it follows the upper level
+  // further for the next batch.
+  //
+  // Reads ahead a batch of up to kBatchNodes keys. Like Iterator, it sees keys inserted
+  // concurrently if they lie ahead of the batch when the batch is read. Not thread-safe
+  // itself; the list must outlive it.
+  class BatchReader {
+   public:
+    explicit BatchReader(const SkipList* list) : list_(list) {
+      for (Node*& b : bound_) b = nullptr;
+    }
+
+    // Positions at the first key >= target.
+    void Seek(const Key& target);
+    // Positions at the first key.
+    void SeekToFirst();
+    // Writes the next keys in order to out[0, n) and moves past them. n is max unless fewer
+    // keys are left: 0 at the end of the list (or before the first Seek).
+    size_t Read(Key* out, size_t max);
+
+   private:
+    // Tuning (measured with a 440k-entry memtable; level 3 and 256-key batches did no
+    // better): the level whose links a batch follows first, and the keys it reads. With
+    // kBranching 4 a level-2 node is followed by about 16 bottom-level nodes, so a batch
+    // takes about 8 level-2 nodes, then walks ~8 level-1 and ~32 bottom-level stretches side
+    // by side.
+    static constexpr int kTopLevel = 2;
+    static constexpr size_t kBatchNodes = 128;
+    static constexpr size_t kTopNodesPerBatch = std::max<size_t>(1, kBatchNodes >> (2 * kTopLevel));
+    static_assert(kBranching == 4, "kTopNodesPerBatch assumes a quarter of the nodes per level");
+    // Room for this batch's top-level nodes, the next batch's and the end of the batch.
+    static constexpr size_t kMaxTopNodes = 2 * kTopNodesPerBatch + 1;
+
+    // Sets the position to first[0] with bound_[l] = first[l] (see the invariant).
+    void Reset(Node* const* first);
+    // Reads the next batch into batch_ (requires bound_[0] != null).
+    void ReadBatch();
+    // Loads the nodes of the level-`level` stretches [starts[i], stops[i]) side by side,
+    // touching at most budget nodes, and follows the top level one link further per round.
+    // Only a prefetch: the caller walks the nodes again.
+    void Warm(int level, Node** starts, Node** stops, size_t chains, size_t budget);
+    // Follows the top level one link past top_[top_count_ - 1], if there is room and the
+    // level has not ended.
+    void ExtendTop();
+
+    const SkipList* list_;
+    // Invariant: bound_[0] is the first node not yet in batch_ (null at the end). For
+    // 1 <= l <= kTopLevel, bound_[l] is null or a node linked at level l whose key is >= that
+    // of bound_[l - 1]; null when bound_[l - 1] is null. (So walking level l - 1 from
+    // bound_[l - 1] reaches bound_[l].)
+    Node* bound_[kTopLevel + 1];
+    // Consecutive nodes of the top level from bound_[kTopLevel] on (top_[0] ==
+    // bound_[kTopLevel] unless top_count_ == 0); top_ended_ is set when the level was found
+    // to end after the last of them.
+    Node* top_[kMaxTopNodes];
+    size_t top_count_ = 0;
+    bool top_ended_ = true;
+    // batch_[next_, size_) are read ahead and not yet handed out.
+    Key batch_[kBatchNodes];
+    size_t next_ = 0;
+    size_t size_ = 0;
+  };
+
  private:
   struct Node {
     explicit Node(const Key& k) : key(k) {}
@@ -115,8 +184,10 @@ class SkipList {
     return n != nullptr && compare_(n->key, key) < 0;
   }
   // The first node with key >= key, or nullptr. If prev is non-null, fills prev[level] with
-  // the last node before key at each level below the current height.
-  Node* FindGreaterOrEqual(const Key& key, Node** prev) const;
+  // the last node before key at each level below the current height. If first is non-null,
+  // fills first[level] for every level < kMaxHeight with the first node linked at that level
+  // whose key is >= key (null above the current height).
+  Node* FindGreaterOrEqual(const Key& key, Node** prev, Node** first = nullptr) const;
   // The last node with key < key, or head_.
   Node* FindLessThan(const Key& key) const;
   // The last node, or head_ if the list is empty.
@@ -175,9 +246,12 @@ int SkipList<Key, Comparator>::RandomHeight() {
 
 template <typename Key, class Comparator>
 typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindGreaterOrEqual(
-    const Key& key, Node** prev) const {
+    const Key& key, Node** prev, Node** first) const {
   Node* x = head_;
   int level = CurrentHeight() - 1;
+  if (first != nullptr) {
+    for (int i = level + 1; i < kMaxHeight; i++) first[i] = nullptr;
+  }
   Node* last_checked = nullptr;  // skips re-comparing the node that ended the level above
   while (true) {
     Node* next = x->Next(level);
@@ -185,6 +259,7 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindGreater
       x = next;
     } else {
       if (prev != nullptr) prev[level] = x;
+      if (first != nullptr) first[level] = next;
       if (level == 0) return next;
       last_checked = next;
       level--;
@@ -223,6 +298,143 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindLast() 
       level--;
     }
   }
+}
+
+template <typename Key, class Comparator>
+void SkipList<Key, Comparator>::BatchReader::Reset(Node* const* first) {
+  for (int l = 0; l <= kTopLevel; l++) bound_[l] = first[l];
+  top_count_ = 0;
+  top_ended_ = bound_[kTopLevel] == nullptr;
+  if (!top_ended_) top_[top_count_++] = bound_[kTopLevel];
+  next_ = size_ = 0;
+}
+
+template <typename Key, class Comparator>
+void SkipList<Key, Comparator>::BatchReader::Seek(const Key& target) {
+  Node* first[kMaxHeight];
+  list_->FindGreaterOrEqual(target, nullptr, first);
+  // The search met the levels top down, so first[l - 1] <= first[l] as the invariant needs.
+  Reset(first);
+}
+
+template <typename Key, class Comparator>
+void SkipList<Key, Comparator>::BatchReader::SeekToFirst() {
+  // Top down: a node linked at level l was linked at level l - 1 before, so the first node
+  // of level l - 1 read afterwards is not after it.
+  Node* first[kTopLevel + 1];
+  for (int l = kTopLevel; l >= 0; l--) first[l] = list_->head_->Next(l);
+  Reset(first);
+}
+
+template <typename Key, class Comparator>
+size_t SkipList<Key, Comparator>::BatchReader::Read(Key* out, size_t max) {
+  size_t n = 0;
+  while (n < max) {
+    if (next_ == size_) {
+      if (bound_[0] == nullptr) break;
+      ReadBatch();
+    }
+    const size_t take = std::min(max - n, size_ - next_);
+    std::copy(batch_ + next_, batch_ + next_ + take, out + n);
+    next_ += take;
+    n += take;
+  }
+  return n;
+}
+
+template <typename Key, class Comparator>
+void SkipList<Key, Comparator>::BatchReader::ExtendTop() {
+  if (top_ended_ || top_count_ == 0 || top_count_ == kMaxTopNodes) return;
+  Node* next = top_[top_count_ - 1]->Next(kTopLevel);
+  if (next == nullptr) {
+    top_ended_ = true;
+  } else {
+    top_[top_count_++] = next;
+  }
+}
+
+template <typename Key, class Comparator>
+void SkipList<Key, Comparator>::BatchReader::Warm(int level, Node** starts, Node** stops,
+                                                  size_t chains, size_t budget) {
+  // Round robin: one link per stretch and round, so the loads of a round are independent.
+  while (chains > 0 && budget > 0) {
+    ExtendTop();
+    for (size_t i = 0; i < chains && budget > 0;) {
+      Node* next = starts[i]->Next(level);
+      budget--;
+      if constexpr (std::is_pointer_v<Key>) {
+        // Keys allocated with AllocateKey follow their node; bring in their first bytes.
+        if (level == 0) __builtin_prefetch(starts[i]->key);
+      }
+      if (next == stops[i] || next == nullptr) {
+        chains--;  // this stretch is done: replace it with the last one
+        starts[i] = starts[chains];
+        stops[i] = stops[chains];
+      } else {
+        starts[i] = next;
+        i++;
+      }
+    }
+  }
+}
+
+template <typename Key, class Comparator>
+void SkipList<Key, Comparator>::BatchReader::ReadBatch() {
+  // The batch covers the nodes from bound_[0] up to `end`, the top-level node
+  // kTopNodesPerBatch links past bound_[kTopLevel] (null: the end of the list), unless a
+  // level holds more than its cap before it.
+  while (!top_ended_ && top_count_ <= kTopNodesPerBatch) ExtendTop();  // misses in a row
+  const size_t top_used = std::min(top_count_, kTopNodesPerBatch);
+  Node* end = top_used < top_count_ ? top_[top_used] : nullptr;
+
+  // lists[l]: the level-l nodes of the batch, in order, for 1 <= l < kTopLevel (the top
+  // level's are top_[0, top_used); the bottom level's keys go to batch_). ends[l]: the first
+  // level-l node after them.
+  Node* lists[kTopLevel][kBatchNodes];
+  size_t sizes[kTopLevel] = {};
+  Node* ends[kTopLevel + 1];
+  ends[kTopLevel] = end;
+  Node* starts[kBatchNodes + 1];
+  Node* stops[kBatchNodes + 1];
+  for (int l = kTopLevel - 1; l >= 0; l--) {
+    // The stretches of level l: from bound_[l] to the first node of level l + 1, and from
+    // each node of level l + 1 to the next one (the last one to end).
+    Node* const* above = l + 1 == kTopLevel ? top_ : lists[l + 1];
+    const size_t n_above = l + 1 == kTopLevel ? top_used : sizes[l + 1];
+    Node* const first_above = n_above > 0 ? above[0] : end;
+    size_t chains = 0;
+    if (bound_[l] != first_above) {
+      starts[chains] = bound_[l];
+      stops[chains++] = first_above;
+    }
+    for (size_t i = 0; i < n_above; i++) {
+      starts[chains] = above[i];
+      stops[chains++] = i + 1 < n_above ? above[i + 1] : end;
+    }
+    Warm(l, starts, stops, chains, kBatchNodes + chains);
+
+    // Walk level l in order (now mostly cache hits). If it holds more than kBatchNodes nodes
+    // before end, the batch ends early, at a node linked at level l (and so below).
+    size_t n = 0;
+    Node* p = bound_[l];
+    if (l == 0) {
+      for (; p != end && n < kBatchNodes; p = p->Next(0)) batch_[n++] = p->key;
+      size_ = n;
+    } else {
+      for (; p != end && n < kBatchNodes; p = p->Next(l)) lists[l][n++] = p;
+      sizes[l] = n;
+    }
+    end = p;
+    ends[l] = end;
+  }
+  next_ = 0;
+
+  // The next batch starts where each level stopped. ends[l - 1] <= ends[l] as the invariant
+  // needs: an early end of one level only moves the ends of the levels below it.
+  for (int l = 0; l <= kTopLevel; l++) bound_[l] = ends[l];
+  // top_[top_used] is ends[kTopLevel]: it becomes top_[0].
+  std::copy(top_ + top_used, top_ + top_count_, top_);
+  top_count_ -= top_used;
 }
 
 template <typename Key, class Comparator>

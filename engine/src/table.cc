@@ -1,6 +1,7 @@
 #include "table.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -87,9 +88,15 @@ Status Table::ReadMetaBlocks(const Footer& footer) {
     std::string key_buf;
     s = DecodeBlockEntries(index_block_, file_name_, nullptr, &entries, &key_buf);
     if (!s.ok()) return s;
-    if (!key_buf.empty()) {
-      return CorruptionAt(file_name_, footer.index.offset(),
-                          "index block key stored with a shared prefix");
+    // index_ keeps Slices into index_block_: a key assembled in key_buf would dangle.
+    const auto block_lo = reinterpret_cast<uintptr_t>(index_block_.data().data());
+    const auto block_hi = block_lo + index_block_.size();
+    for (const RawEntry& e : entries) {
+      const auto key_lo = reinterpret_cast<uintptr_t>(e.ikey.data());
+      if (key_lo < block_lo || key_lo + e.ikey.size() > block_hi) {
+        return CorruptionAt(file_name_, footer.index.offset(),
+                            "index block key stored with a shared prefix");
+      }
     }
     uint64_t meta_start = std::min(footer.properties.offset(), footer.index.offset());
     if (footer.filter.size() > 0) meta_start = std::min(meta_start, footer.filter.offset());
@@ -263,6 +270,15 @@ Status Table::ReadDataBlock(const ReadOptions& options, size_t i, PinnedBlock* p
   return Status::OK();
 }
 
+void Table::PrefetchDataBlock(size_t i) const {
+  if (!mapped_) return;
+  const BlockHandle& h = index_[i].handle;
+  Slice raw;
+  if (file_->Read(h.offset(), static_cast<size_t>(h.size()), &raw, nullptr).ok()) {
+    PrefetchBytes(raw.data(), raw.size());
+  }
+}
+
 bool Table::KeyMayMatch(const Slice& user_key) const {
   return !has_filter_ || filter_.MayMatch(user_key);
 }
@@ -409,7 +425,9 @@ class TableIterator final : public Iterator {
 class TableScanSource final : public ScanSource {
  public:
   TableScanSource(const Table* table, const ReadOptions& options)
-      : table_(table), options_(options), num_blocks_(table->num_data_blocks()) {}
+      : table_(table), options_(options), num_blocks_(table->num_data_blocks()) {
+    entries_.reserve(kTypicalBlockEntries);
+  }
 
   void Seek(const Slice& target_ikey) override {
     if (!status_.ok()) return;
@@ -464,6 +482,9 @@ class TableScanSource final : public ScanSource {
 
  private:
   static constexpr size_t kUnpositioned = std::numeric_limits<size_t>::max();
+  // Room reserved up front for a block's entries (a 4 KiB block of ~60-byte entries), so
+  // that a short scan does not regrow the vector entry by entry.
+  static constexpr size_t kTypicalBlockEntries = 64;
 
   size_t NextIndex() const {
     if (current_ == kUnpositioned) return 0;
@@ -485,6 +506,8 @@ class TableScanSource final : public ScanSource {
     if (s.ok()) {
       blocks_read_++;
       s = DecodeBlockEntries(*pinned_.get(), table_->file_name(), target, &entries_, &key_buf_);
+      // The merge works through this block before it needs the next one.
+      if (i + 1 < num_blocks_) table_->PrefetchDataBlock(i + 1);
     }
     if (!s.ok()) {
       status_ = std::move(s);
