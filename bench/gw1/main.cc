@@ -1,4 +1,4 @@
-// gw1: the GW-1 game-world workload (/work/shared/workloads/GW-1.md) on zworld and on peer
+// gw1: the GW-1 game-world workload (shared/workloads/GW-1.md) on zworld and on peer
 // stores side by side. Each engine runs in its own child process, so its peak RSS is its
 // own; the parent collects the results over a pipe, compares them and prints the check
 // lines, the human table and a CSV file.

@@ -1,4 +1,4 @@
-// The GW-1 workload, exactly as /work/shared/workloads/GW-1.md (section 1) specifies it:
+// The GW-1 workload, exactly as shared/workloads/GW-1.md (section 1) specifies it:
 // random streams, world generation, payloads, the key/value layout of the key-value peers,
 // AOI boxes, the quantized box on the 2^32 grid and BIGMIN for 2D Morton codes.
 //
