@@ -49,10 +49,11 @@ test-tsan: build-tsan
 
 test: test-release test-asan test-tsan
 
-# Until demo_game/ exists, the end-to-end program is db_bench on a small data set.
+# Until demo_game/ exists, the end-to-end program is the GW-1 game-world workload on the
+# SpatialStore: 100,000 moving entities in an embedded data folder, box queries, moves.
 demo: build
-	@echo "demo: demo_game/ is not built yet; running the engine benchmark on 100,000 entries instead"
-	$(BUILD)/bin/db_bench --n 100000 --engines zworld --dir $(BUILD)/demo-data
+	@echo "demo: demo_game/ is not built yet; running the GW-1 world (100,000 entities) on zworld instead"
+	$(BUILD)/bin/gw1 --n 100000 --q 10000 --engines zworld-bigmin,zworld-ranges --dir $(BUILD)/demo-data
 
 # Full-size runs (several minutes each); figures and charts land in bench/results/.
 bench: build
