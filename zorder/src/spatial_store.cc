@@ -1,7 +1,9 @@
 #include "zworld/zorder/spatial_store.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <shared_mutex>
 #include <unordered_map>
 
 #include "block_bounds.h"
@@ -76,29 +78,47 @@ struct SpatialStore::Grid {
 // ---- per-entity write locks ------------------------------------------------------------------
 
 // Writes to one entity read its current cell and then write; two such writers must not
-// interleave. Ids hash onto 64 stripes; a batch locks its stripes in index order.
+// interleave. Ids hash onto 64 stripes. A write touching a few stripes holds `all` shared and
+// locks its stripes in index order; a large batch (a game tick) takes `all` exclusively
+// instead of dozens of stripe locks.
 struct SpatialStore::Stripes {
   static constexpr int kCount = 64;
+  // Above this many stripes a write takes `all` exclusively.
+  static constexpr int kMaxStripeLocks = 8;
+  std::shared_mutex all;
   std::array<std::mutex, kCount> mu;
 
   static int Of(uint64_t id) { return static_cast<int>((id * 0x9E3779B97F4A7C15ull) >> 58); }
 
   class Guard {
    public:
-    Guard(Stripes* s, uint64_t mask) : s_(s), mask_(mask) {
+    Guard(Stripes* s, uint64_t mask)
+        : s_(s), mask_(std::popcount(mask) > kMaxStripeLocks ? 0 : mask) {
+      if (mask_ == 0) {
+        s_->all.lock();
+        return;
+      }
+      s_->all.lock_shared();
       for (int i = 0; i < kCount; i++) {
         if (mask_ & (uint64_t{1} << i)) s_->mu[i].lock();
       }
     }
     ~Guard() {
+      if (mask_ == 0) {
+        s_->all.unlock();
+        return;
+      }
       for (int i = kCount - 1; i >= 0; i--) {
         if (mask_ & (uint64_t{1} << i)) s_->mu[i].unlock();
       }
+      s_->all.unlock_shared();
     }
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
 
    private:
     Stripes* s_;
-    uint64_t mask_;
+    const uint64_t mask_;  // 0: `all` is held exclusively
   };
 };
 
