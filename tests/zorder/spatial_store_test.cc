@@ -829,6 +829,70 @@ TEST_F(SpatialStoreTest, GetReturnsPayloadKindAndVersion) {
   EXPECT_EQ(e.payload, "");
 }
 
+// The raw keys of the store, counted by their one-byte prefix ('e', 'm', 'p', 's').
+std::map<char, int> KeysByPrefix(engine::DB* db) {
+  std::map<char, int> n;
+  std::unique_ptr<engine::Iterator> it(db->NewIterator(engine::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) n[it->key()[0]]++;
+  EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+  return n;
+}
+
+TEST_F(SpatialStoreTest, PayloadHasItsOwnKeyThatOnlyPutAndRemoveTouch) {
+  ASSERT_NO_FATAL_FAILURE(Open(MemOptions()));
+  ASSERT_TRUE(IsOk(store_->Put(MakeEntity(1, {1.0f, 1.0f, 0.0f}, 1, "one"))));
+  ASSERT_TRUE(IsOk(store_->Put(MakeEntity(2, {2.0f, 2.0f, 0.0f}, 1, ""))));  // no payload key
+  EXPECT_EQ(KeysByPrefix(store_->db()),
+            (std::map<char, int>{{'e', 2}, {'m', 1}, {'p', 1}, {'s', 2}}));
+
+  // A move writes the spatial and entity keys only, never the (here 1000-byte) payload.
+  const std::string big(1000, 'b');
+  ASSERT_TRUE(IsOk(store_->Put(MakeEntity(1, {1.0f, 1.0f, 0.0f}, 1, big))));
+  for (glm::vec3 to : {glm::vec3(40000.0f, 40000.0f, 0.0f), glm::vec3(40000.5f, 40000.0f, 0.0f)}) {
+    const uint64_t bytes = store_->db()->GetStats().bytes_written;
+    ASSERT_TRUE(IsOk(store_->Move(1, to)));
+    EXPECT_LT(store_->db()->GetStats().bytes_written - bytes, 100u);
+  }
+  Entity moved;
+  ASSERT_TRUE(IsOk(store_->Get(1, &moved)));
+  EXPECT_EQ(moved.payload, big);
+  EXPECT_EQ(moved.version, 4u);
+
+  // Put without a payload deletes the old one; Remove leaves no key behind.
+  ASSERT_TRUE(IsOk(store_->Put(MakeEntity(1, {3.0f, 3.0f, 0.0f}, 4, ""))));
+  EXPECT_EQ(KeysByPrefix(store_->db()), (std::map<char, int>{{'e', 2}, {'m', 1}, {'s', 2}}));
+  ASSERT_TRUE(IsOk(store_->Put(MakeEntity(1, {3.0f, 3.0f, 0.0f}, 4, "again"))));
+  ASSERT_TRUE(IsOk(store_->Remove(1)));
+  ASSERT_TRUE(IsOk(store_->Remove(2)));
+  EXPECT_EQ(KeysByPrefix(store_->db()), (std::map<char, int>{{'m', 1}}));
+
+  // Kinds and versions use the full range of their types.
+  Entity e = MakeEntity(9, {5.0f, 5.0f, 0.0f}, UINT32_MAX, "k");
+  ASSERT_TRUE(IsOk(store_->Put(e)));
+  Entity got;
+  ASSERT_TRUE(IsOk(store_->Get(9, &got)));
+  EXPECT_EQ(got.kind, UINT32_MAX);
+  std::vector<Hit> hits;
+  ASSERT_TRUE(IsOk(store_->QueryBox({0, 0, 0}, {10, 10, 0}, {}, &hits)));
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].kind, UINT32_MAX);
+}
+
+TEST_F(SpatialStoreTest, StoreOfAnotherLayoutVersionIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(Open(MemOptions()));
+  std::string world;
+  ASSERT_TRUE(IsOk(store_->db()->Get({}, "mworld", &world)));
+  world[0] = 1;  // the layout before payload keys
+  ASSERT_TRUE(IsOk(store_->db()->Put({}, "mworld", world)));
+  ASSERT_TRUE(IsOk(store_->Close()));
+  store_.reset();
+  std::unique_ptr<SpatialStore> store;
+  Status s = SpatialStore::Open(MemOptions(), path_, &store);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.ToString().find("layout version 1"), std::string::npos) << s.ToString();
+  EXPECT_EQ(store, nullptr);
+}
+
 TEST_F(SpatialStoreTest, ThreeDimensionalGetKeepsZ) {
   ASSERT_NO_FATAL_FAILURE(Open(MemOptions(3, 10)));
   ASSERT_TRUE(IsOk(store_->Put(MakeEntity(5, {1.0f, 2.0f, 4095.5f}, 2, "p"))));

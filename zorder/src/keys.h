@@ -18,10 +18,11 @@ using engine::Slice;
 constexpr char kSpatialPrefix = 's';
 constexpr char kEntityPrefix = 'e';
 constexpr char kMetaPrefix = 'm';
+constexpr char kPayloadPrefix = 'p';
 constexpr size_t kSpatialKeySize = 1 + 8 + 8;
 constexpr size_t kEntityKeySize = 1 + 8;
 // Format version of the entity value; the world record has its own.
-constexpr uint8_t kEntityValueVersion = 1;
+constexpr uint8_t kEntityValueVersion = 2;
 
 inline void PutBE64(char* p, uint64_t v) {
   v = __builtin_bswap64(v);
@@ -82,43 +83,102 @@ struct EntityKey {
   Slice slice() const { return Slice(bytes, sizeof(bytes)); }
 };
 
-// Spatial value: f32 x, f32 y, [f32 z in 3D], u32 kind, u64 version.
-inline size_t SpatialValueSize(int dims) { return 4u * dims + 4 + 8; }
-inline void EncodeSpatialValue(std::string* dst, int dims, const glm::vec3& p, uint32_t kind,
-                               uint64_t version) {
-  dst->clear();
-  PutLE(dst, p.x);
-  PutLE(dst, p.y);
-  if (dims == 3) PutLE(dst, p.z);
-  PutLE(dst, kind);
-  PutLE(dst, version);
+// 'p' ++ be64(id): the payload, written by Put only, so moves never copy it.
+struct PayloadKey {
+  char bytes[kEntityKeySize];
+  explicit PayloadKey(uint64_t id) {
+    bytes[0] = kPayloadPrefix;
+    PutBE64(bytes + 1, id);
+  }
+  Slice slice() const { return Slice(bytes, sizeof(bytes)); }
+};
+
+// LEB128 varints, as in the engine (engine/FORMATS.md, "Integers").
+// Writes v at dst (at most 10 bytes) and returns the byte after it.
+inline char* PutVarint(char* dst, uint64_t v) {
+  while (v >= 0x80) {
+    *dst++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *dst++ = static_cast<char>(v);
+  return dst;
+}
+// Reads a varint from [*p, limit) into *v and advances *p; false if it is cut or too long.
+inline bool GetVarint(const char** p, const char* limit, uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0; shift <= 63 && *p < limit; shift += 7) {
+    const uint64_t byte = static_cast<unsigned char>(*(*p)++);
+    result |= (byte & 0x7f) << shift;
+    if (byte < 0x80) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
 }
 
-// Entity value: u8 format version, u64 cell code, u32 kind, u64 version, payload bytes.
-constexpr size_t kEntityValueHeader = 1 + 8 + 4 + 8;
+// Spatial value: f32 x, f32 y, [f32 z in 3D], varint kind, varint version.
+// Encoders write at most this many bytes.
+constexpr size_t kMaxSmallValueSize = 32;
+inline size_t SpatialPositionSize(int dims) { return 4u * static_cast<size_t>(dims); }
+// Writes the value at dst (kMaxSmallValueSize bytes of room) and returns its size.
+inline size_t EncodeSpatialValue(char* dst, int dims, const glm::vec3& p, uint32_t kind,
+                                 uint64_t version) {
+  char* q = dst;
+  for (int a = 0; a < dims; a++) {
+    std::memcpy(q, &p[a], 4);
+    q += 4;
+  }
+  q = PutVarint(q, kind);
+  q = PutVarint(q, version);
+  return static_cast<size_t>(q - dst);
+}
+// The kind and version after the position; false if malformed.
+inline bool DecodeSpatialTail(const Slice& v, int dims, uint32_t* kind, uint64_t* version) {
+  const char* p = v.data() + SpatialPositionSize(dims);
+  const char* limit = v.data() + v.size();
+  uint64_t k;
+  if (v.size() < SpatialPositionSize(dims) + 2 || !GetVarint(&p, limit, &k) || k > UINT32_MAX ||
+      !GetVarint(&p, limit, version) || p != limit) {
+    return false;
+  }
+  *kind = static_cast<uint32_t>(k);
+  return true;
+}
+
+// Entity value: u8 format version, u8 flags, varint cell code, varint kind, varint version.
+constexpr uint8_t kEntityHasPayload = 0x01;
 struct EntityRecord {
   uint64_t code = 0;
   uint32_t kind = 0;
   uint64_t version = 0;
-  std::string payload;
+  bool has_payload = false;
 };
-inline void EncodeEntityValue(std::string* dst, const EntityRecord& r) {
-  dst->clear();
-  dst->push_back(static_cast<char>(kEntityValueVersion));
-  PutLE(dst, r.code);
-  PutLE(dst, r.kind);
-  PutLE(dst, r.version);
-  dst->append(r.payload);
+// Writes the value at dst (kMaxSmallValueSize bytes of room) and returns its size.
+inline size_t EncodeEntityValue(char* dst, const EntityRecord& r) {
+  char* q = dst;
+  *q++ = static_cast<char>(kEntityValueVersion);
+  *q++ = static_cast<char>(r.has_payload ? kEntityHasPayload : 0);
+  q = PutVarint(q, r.code);
+  q = PutVarint(q, r.kind);
+  q = PutVarint(q, r.version);
+  return static_cast<size_t>(q - dst);
 }
 // False if v is not a well-formed entity value.
 inline bool DecodeEntityValue(const Slice& v, EntityRecord* r) {
-  if (v.size() < kEntityValueHeader || static_cast<uint8_t>(v[0]) != kEntityValueVersion) {
+  if (v.size() < 5 || static_cast<uint8_t>(v[0]) != kEntityValueVersion ||
+      (static_cast<uint8_t>(v[1]) & ~kEntityHasPayload) != 0) {
     return false;
   }
-  r->code = GetLE<uint64_t>(v.data() + 1);
-  r->kind = GetLE<uint32_t>(v.data() + 9);
-  r->version = GetLE<uint64_t>(v.data() + 13);
-  r->payload.assign(v.data() + kEntityValueHeader, v.size() - kEntityValueHeader);
+  r->has_payload = (static_cast<uint8_t>(v[1]) & kEntityHasPayload) != 0;
+  const char* p = v.data() + 2;
+  const char* limit = v.data() + v.size();
+  uint64_t kind;
+  if (!GetVarint(&p, limit, &r->code) || !GetVarint(&p, limit, &kind) || kind > UINT32_MAX ||
+      !GetVarint(&p, limit, &r->version) || p != limit) {
+    return false;
+  }
+  r->kind = static_cast<uint32_t>(kind);
   return true;
 }
 

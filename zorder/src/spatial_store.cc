@@ -4,7 +4,6 @@
 #include <bit>
 #include <cmath>
 #include <shared_mutex>
-#include <unordered_map>
 
 #include "block_bounds.h"
 #include "keys.h"
@@ -122,17 +121,71 @@ struct SpatialStore::Stripes {
   };
 };
 
-// The state of entities changed by earlier operations of the batch being built.
+namespace {
+
+// The state of the entities a batch touches: id -> the record as it stands after the
+// operations so far (exists == false: no such entity). Open addressing with linear probing,
+// sized for the batch up front: a game tick touches 10^5 entities, and a node-based map's
+// allocations were a visible share of a MOVE.
+class EntityStates {
+ public:
+  struct Slot {
+    uint64_t id = 0;
+    bool used = false;
+    bool exists = false;
+    keys::EntityRecord rec;
+  };
+
+  explicit EntityStates(size_t n) {
+    size_t cap = 16;
+    while (cap < 2 * n) cap <<= 1;
+    slots_.resize(cap);
+    mask_ = cap - 1;
+  }
+
+  // The slot of id, or null if there is no state for it yet.
+  Slot* Find(uint64_t id) {
+    for (size_t i = Hash(id);; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      if (!s.used) return nullptr;
+      if (s.id == id) return &s;
+    }
+  }
+  // The slot of id, claimed if new. At most half the slots are ever used (one per operation).
+  Slot* Insert(uint64_t id) {
+    for (size_t i = Hash(id);; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      if (!s.used) {
+        s.used = true;
+        s.id = id;
+        return &s;
+      }
+      if (s.id == id) return &s;
+    }
+  }
+
+ private:
+  size_t Hash(uint64_t id) const {
+    return static_cast<size_t>((id * 0x9E3779B97F4A7C15ull) >> 32) & mask_;
+  }
+
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+};
+
+}  // namespace
+
 struct SpatialStore::Pending {
-  // id -> the record as it stands after the operations so far; nullopt: no such entity.
-  std::unordered_map<uint64_t, std::optional<keys::EntityRecord>> entities;
+  explicit Pending(size_t n) : states(n) {}
+  EntityStates states;
 };
 
 // ---- the world record ------------------------------------------------------------------------
 
 namespace {
 
-constexpr uint8_t kWorldRecordVersion = 1;
+// 2: payloads under their own 'p' keys, varint kind and version (zorder/ZORDER.md).
+constexpr uint8_t kWorldRecordVersion = 2;
 const char kWorldKey[] = "mworld";
 
 std::string EncodeWorld(const SpatialOptions& o) {
@@ -299,19 +352,16 @@ class BoxVisitor final : public ScanVisitor {
   template <int kDims>
   bool Accept(const ScanEntry& e) {
     const char* v = e.value.data();
-    if (e.value.size() != keys::SpatialValueSize(kDims)) {
-      status_ = Status::Corruption("spatial value of entity " +
-                                   std::to_string(keys::SpatialKeyId(e.key.data())) + " has size " +
-                                   std::to_string(e.value.size()));
-      return false;
-    }
+    if (e.value.size() < keys::SpatialPositionSize(kDims) + 2) return Malformed(e);
     glm::vec3 p{keys::GetLE<float>(v), keys::GetLE<float>(v + 4), 0.0f};
     if (kDims == 3) p.z = keys::GetLE<float>(v + 8);
     for (int a = 0; a < kDims; a++) {
       const double c = p[a];
       if (!(f_.min[a] <= c && c < f_.max[a])) return false;
     }
-    const uint32_t kind = keys::GetLE<uint32_t>(v + 4 * kDims);
+    uint32_t kind;
+    uint64_t version;
+    if (!keys::DecodeSpatialTail(e.value, kDims, &kind, &version)) return Malformed(e);
     if (f_.kind && *f_.kind != kind) return false;
     if (f_.sphere) {
       double d2 = 0.0;
@@ -321,12 +371,17 @@ class BoxVisitor final : public ScanVisitor {
       }
       if (d2 > f_.r2) return false;
     }
-    out_->push_back(Hit{.id = keys::SpatialKeyId(e.key.data()),
-                        .position = p,
-                        .kind = kind,
-                        .version = keys::GetLE<uint64_t>(v + 4 * kDims + 4)});
+    out_->push_back(Hit{
+        .id = keys::SpatialKeyId(e.key.data()), .position = p, .kind = kind, .version = version});
     hits++;
     return true;
+  }
+
+  bool Malformed(const ScanEntry& e) {
+    status_ = Status::Corruption(
+        "malformed spatial value of entity " + std::to_string(keys::SpatialKeyId(e.key.data())),
+        "size " + std::to_string(e.value.size()));
+    return false;
   }
 
   const HitFilter& f_;
@@ -356,16 +411,14 @@ Status CheckBounds(const glm::dvec3& min, const glm::dvec3& max, int dims) {
 
 namespace {
 
-using EntityMap = std::unordered_map<uint64_t, std::optional<keys::EntityRecord>>;
-
 // Reads the entity records of many ids with one merge-join scan over the 'e' keyspace
 // instead of one point lookup each: ids are visited in key order, jumping with kSeek over
 // gaps that leave the current run. A large batch (a game tick moving a tenth of the world)
 // then reads each table block at most once, sequentially. Ids without a record map to
-// nullopt.
+// no state of an existing entity.
 class EntityLookup final : public ScanVisitor {
  public:
-  EntityLookup(const std::vector<uint64_t>& ids, EntityMap* out) : ids_(ids), out_(out) {}
+  EntityLookup(const std::vector<uint64_t>& ids, EntityStates* out) : ids_(ids), out_(out) {}
 
   Next Visit(std::span<const ScanEntry> run, std::string* seek_to) override {
     size_t i = 0;
@@ -396,16 +449,16 @@ class EntityLookup final : public ScanVisitor {
         continue;
       }
       if (id > want) {
-        (*out_)[want] = std::nullopt;
+        out_->Insert(want)->exists = false;
         next_++;
         continue;
       }
-      keys::EntityRecord rec;
-      if (!keys::DecodeEntityValue(e.value, &rec)) {
+      EntityStates::Slot* slot = out_->Insert(id);
+      if (!keys::DecodeEntityValue(e.value, &slot->rec)) {
         status_ = Status::Corruption("malformed entity record of entity " + std::to_string(id));
         return Next::kStop;
       }
-      (*out_)[id] = std::move(rec);
+      slot->exists = true;
       next_++;
       i++;
     }
@@ -414,21 +467,21 @@ class EntityLookup final : public ScanVisitor {
 
   // Ids the scan did not reach (past the last key) have no record.
   void Finish() {
-    for (; next_ < ids_.size(); next_++) (*out_)[ids_[next_]] = std::nullopt;
+    for (; next_ < ids_.size(); next_++) out_->Insert(ids_[next_])->exists = false;
   }
   const Status& status() const { return status_; }
 
  private:
   const std::vector<uint64_t>& ids_;  // sorted, unique
   size_t next_ = 0;
-  EntityMap* out_;
+  EntityStates* out_;
   Status status_;
 };
 
 // Below this many distinct ids a batch uses point lookups.
 constexpr size_t kScanLookupThreshold = 16;
 
-Status LookupEntities(engine::DB* db, std::vector<uint64_t> ids, EntityMap* out) {
+Status LookupEntities(engine::DB* db, std::vector<uint64_t> ids, EntityStates* out) {
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   if (ids.size() < kScanLookupThreshold) return Status::OK();  // Apply uses Get
@@ -473,6 +526,11 @@ Status SpatialStore::Open(const SpatialOptions& options, const std::string& path
     engine::WriteOptions wo;
     wo.sync = true;
     s = db->Put(wo, kWorldKey, want);
+  } else if (s.ok() && (have.empty() || static_cast<uint8_t>(have[0]) != kWorldRecordVersion)) {
+    s = Status::InvalidArgument(
+        path + ": the store has key layout version " +
+            (have.empty() ? std::string("(none)") : std::to_string(static_cast<uint8_t>(have[0]))),
+        "this build reads version " + std::to_string(kWorldRecordVersion));
   } else if (s.ok() && have != want) {
     s = Status::InvalidArgument(path + ": the store was created as " + DescribeWorld(have),
                                 "options ask for " + DescribeWorld(want));
@@ -502,27 +560,30 @@ Status SpatialStore::Apply(const SpatialBatch::Op& op, size_t index, WriteBatch*
   };
 
   // The entity's current state: changed earlier in this batch, or as stored.
-  std::optional<keys::EntityRecord> old;
-  if (auto it = pending->entities.find(id); it != pending->entities.end()) {
-    old = it->second;
-  } else {
+  EntityStates::Slot* state = pending->states.Find(id);
+  if (state == nullptr) {
+    state = pending->states.Insert(id);
     std::string value;
     Status s = db_->Get(ReadOptions(), keys::EntityKey(id).slice(), &value);
     if (s.ok()) {
-      old.emplace();
-      if (!keys::DecodeEntityValue(value, &*old)) {
+      if (!keys::DecodeEntityValue(value, &state->rec)) {
         return Status::Corruption(where("malformed entity record"));
       }
-    } else if (!s.IsNotFound()) {
+      state->exists = true;
+    } else if (s.IsNotFound()) {
+      state->exists = false;
+    } else {
       return s;
     }
   }
+  keys::EntityRecord& rec = state->rec;
 
   if (op.type == SpatialBatch::Op::kRemove) {
-    if (!old) return Status::NotFound(where("Remove"), "no such entity");
-    wb->Delete(keys::SpatialKey(old->code, id).slice());
+    if (!state->exists) return Status::NotFound(where("Remove"), "no such entity");
+    wb->Delete(keys::SpatialKey(rec.code, id).slice());
     wb->Delete(keys::EntityKey(id).slice());
-    pending->entities[id] = std::nullopt;
+    if (rec.has_payload) wb->Delete(keys::PayloadKey(id).slice());
+    state->exists = false;
     return Status::OK();
   }
 
@@ -530,30 +591,34 @@ Status SpatialStore::Apply(const SpatialBatch::Op& op, size_t index, WriteBatch*
   if (!s.ok())
     return Status::InvalidArgument(where(op.type == SpatialBatch::Op::kPut ? "Put" : "Move"),
                                    s.message());
-  if (op.type == SpatialBatch::Op::kMove && !old) {
+  if (op.type == SpatialBatch::Op::kMove && !state->exists) {
     return Status::NotFound(where("Move"), "no such entity");
   }
 
-  keys::EntityRecord rec;
-  rec.code = grid_->Code(op.entity.position);
-  rec.version = old ? old->version + 1 : 1;
+  const uint64_t code = grid_->Code(op.entity.position);
+  if (state->exists && rec.code != code) wb->Delete(keys::SpatialKey(rec.code, id).slice());
+  rec.version = state->exists ? rec.version + 1 : 1;
+  rec.code = code;
   if (op.type == SpatialBatch::Op::kPut) {
+    // A Put replaces the whole entity, payload included; a Move leaves the payload alone.
     rec.kind = op.entity.kind;
-    rec.payload = op.entity.payload;
-  } else {
-    rec.kind = old->kind;
-    rec.payload = std::move(old->payload);
+    const bool had_payload = state->exists && rec.has_payload;
+    rec.has_payload = !op.entity.payload.empty();
+    if (rec.has_payload) {
+      wb->Put(keys::PayloadKey(id).slice(), op.entity.payload);
+    } else if (had_payload) {
+      wb->Delete(keys::PayloadKey(id).slice());
+    }
   }
+  state->exists = true;
   glm::vec3 p = op.entity.position;
   if (options_.dimensions == 2) p.z = 0.0f;
 
-  if (old && old->code != rec.code) wb->Delete(keys::SpatialKey(old->code, id).slice());
-  std::string value;
-  keys::EncodeSpatialValue(&value, options_.dimensions, p, rec.kind, rec.version);
-  wb->Put(keys::SpatialKey(rec.code, id).slice(), value);
-  keys::EncodeEntityValue(&value, rec);
-  wb->Put(keys::EntityKey(id).slice(), value);
-  pending->entities[id] = std::move(rec);
+  char buf[keys::kMaxSmallValueSize];
+  size_t n = keys::EncodeSpatialValue(buf, options_.dimensions, p, rec.kind, rec.version);
+  wb->Put(keys::SpatialKey(code, id).slice(), Slice(buf, n));
+  n = keys::EncodeEntityValue(buf, rec);
+  wb->Put(keys::EntityKey(id).slice(), Slice(buf, n));
   return Status::OK();
 }
 
@@ -565,12 +630,14 @@ Status SpatialStore::Write(const SpatialBatch& batch, const engine::WriteOptions
 
   // The current state of every entity the batch touches: read in one scan for a large
   // batch, else by a point lookup per entity in Apply.
-  Pending pending;
-  std::vector<uint64_t> ids;
-  ids.reserve(batch.ops_.size());
-  for (const auto& op : batch.ops_) ids.push_back(op.entity.id);
-  Status ls = LookupEntities(db_.get(), std::move(ids), &pending.entities);
-  if (!ls.ok()) return ls;
+  Pending pending(batch.ops_.size());
+  if (batch.ops_.size() >= kScanLookupThreshold) {
+    std::vector<uint64_t> ids;
+    ids.reserve(batch.ops_.size());
+    for (const auto& op : batch.ops_) ids.push_back(op.entity.id);
+    Status ls = LookupEntities(db_.get(), std::move(ids), &pending.states);
+    if (!ls.ok()) return ls;
+  }
 
   WriteBatch wb;
   for (size_t i = 0; i < batch.ops_.size(); i++) {
@@ -604,29 +671,41 @@ Status SpatialStore::Get(uint64_t id, Entity* entity, const engine::Snapshot* sn
   ReadOptions ro;
   ro.snapshot = snapshot;
   const engine::Snapshot* own = nullptr;
-  if (snapshot == nullptr) ro.snapshot = own = db_->GetSnapshot();  // both keys from one view
+  if (snapshot == nullptr) ro.snapshot = own = db_->GetSnapshot();  // all keys from one view
+  const int d = options_.dimensions;
   std::string value;
-  Status s = db_->Get(ro, keys::EntityKey(id).slice(), &value);
   keys::EntityRecord rec;
+  glm::vec3 position{0.0f};
+  uint32_t kind = 0;
+  uint64_t version = 0;
+  std::string payload;
+  Status s = db_->Get(ro, keys::EntityKey(id).slice(), &value);
   if (s.ok() && !keys::DecodeEntityValue(value, &rec)) {
     s = Status::Corruption("malformed entity record of entity " + std::to_string(id));
   }
   if (s.ok()) {
     s = db_->Get(ro, keys::SpatialKey(rec.code, id).slice(), &value);
-    if (s.IsNotFound() || (s.ok() && value.size() != keys::SpatialValueSize(options_.dimensions))) {
+    if (s.IsNotFound() || (s.ok() && !keys::DecodeSpatialTail(value, d, &kind, &version))) {
       s = Status::Corruption("spatial key of entity " + std::to_string(id) +
                              " is missing or malformed");
     }
   }
+  if (s.ok()) {
+    for (int a = 0; a < d; a++) position[a] = keys::GetLE<float>(value.data() + 4 * a);
+    if (rec.has_payload) {
+      s = db_->Get(ro, keys::PayloadKey(id).slice(), &payload);
+      if (s.IsNotFound()) {
+        s = Status::Corruption("payload of entity " + std::to_string(id) + " is missing");
+      }
+    }
+  }
   if (own != nullptr) db_->ReleaseSnapshot(own);
   if (!s.ok()) return s;
-  const int d = options_.dimensions;
   entity->id = id;
-  entity->position = {keys::GetLE<float>(value.data()), keys::GetLE<float>(value.data() + 4),
-                      d == 3 ? keys::GetLE<float>(value.data() + 8) : 0.0f};
-  entity->kind = keys::GetLE<uint32_t>(value.data() + 4 * d);
-  entity->version = keys::GetLE<uint64_t>(value.data() + 4 * d + 4);
-  entity->payload = std::move(rec.payload);
+  entity->position = position;
+  entity->kind = kind;
+  entity->version = version;
+  entity->payload = std::move(payload);
   return Status::OK();
 }
 

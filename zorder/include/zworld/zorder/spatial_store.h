@@ -13,10 +13,11 @@
 //   s = store->QueryBox({0, 0, 0}, {512, 512, 0}, {}, &hits);  // bounds are doubles
 //
 // Key layout (shared/DESIGN.md, "Keys and values"; zorder/ZORDER.md):
-//   's' ++ be64(morton(cell)) ++ be64(id)  ->  position, kind, version     (the spatial index)
-//   'e' ++ be64(id)                       ->  cell code, kind, version, payload  (the entity)
+//   's' ++ be64(morton(cell)) ++ be64(id)  ->  position, kind, version  (the spatial index)
+//   'e' ++ be64(id)                       ->  cell code, kind, version  (the entity record)
+//   'p' ++ be64(id)                       ->  payload (only Put writes it; moves never copy it)
 //   'm' ++ "world"                        ->  the world description, checked on reopen
-// A Put or Move writes both keys (and deletes the old spatial key when the cell changes) in one
+// A Put or Move writes its keys (and deletes the old spatial key when the cell changes) in one
 // WriteBatch, so a reader never sees an entity twice or not at all.
 //
 // Thread safety: every method may be called from many threads at once. Writes to one entity
