@@ -30,9 +30,38 @@ inline const char* DecodeEntryHeader(const char* p, const char* limit, uint32_t*
   return GetVarint32Ptr(p, limit, value_len);
 }
 
-// The whole key stored at restart point i of block (restart entries share no prefix).
-// False if the restart point or its entry is malformed.
-bool RestartKeyOf(const Block& block, uint32_t i, BlockKeyOrder order, Slice* key) {
+// Decodes the varint64 tag of a data block entry. Returns the byte after it, or null if it
+// is malformed or runs past limit.
+inline const char* DecodeTag(const char* p, const char* limit, uint64_t* tag) {
+  if (p < limit) {
+    const auto b = static_cast<unsigned char>(*p);
+    if (b < 128) {  // sequence 0 (compacted to the bottom): a one-byte tag
+      *tag = b;
+      return p + 1;
+    }
+  }
+  return GetVarint64Ptr(p, limit, tag);
+}
+
+// The internal-key order of (user_key, tag) against the internal key target.
+inline int CompareUserKeyAndTag(const Slice& user_key, uint64_t tag, const Slice& target) {
+  int r = user_key.compare(ExtractUserKey(target));
+  if (r == 0) {
+    const uint64_t target_tag = ExtractTag(target);
+    if (tag > target_tag) {
+      r = -1;
+    } else if (tag < target_tag) {
+      r = +1;
+    }
+  }
+  return r;
+}
+
+// Compares the key stored at restart point i of block (restart entries share no prefix) with
+// target in the order of kind, into *r. False if the restart point or its entry is
+// malformed.
+bool CompareRestartKeyOf(const Block& block, uint32_t i, BlockKind kind, const Slice& target,
+                         int* r) {
   const uint32_t offset = block.RestartPoint(i);
   const uint32_t limit_offset = block.restart_array_offset();
   if (offset >= limit_offset) return false;
@@ -40,12 +69,24 @@ bool RestartKeyOf(const Block& block, uint32_t i, BlockKeyOrder order, Slice* ke
   const char* limit = data + limit_offset;
   uint32_t shared, unshared, value_len;
   const char* p = DecodeEntryHeader(data + offset, limit, &shared, &unshared, &value_len);
-  if (p == nullptr || shared != 0 || unshared > static_cast<uint64_t>(limit - p) ||
-      (order == BlockKeyOrder::kInternal && unshared < kTagSize)) {
-    return false;
+  if (p == nullptr || shared != 0 || unshared > static_cast<uint64_t>(limit - p)) return false;
+  const Slice stored(p, unshared);
+  switch (kind) {
+    case BlockKind::kData: {
+      uint64_t tag;
+      if (DecodeTag(p + unshared, limit, &tag) == nullptr) return false;
+      *r = CompareUserKeyAndTag(stored, tag, target);
+      return true;
+    }
+    case BlockKind::kIndex:
+      if (unshared < kTagSize) return false;
+      *r = CompareInternalKey(stored, target);
+      return true;
+    case BlockKind::kProperties:
+      *r = stored.compare(target);
+      return true;
   }
-  *key = Slice(p, unshared);
-  return true;
+  return false;
 }
 
 }  // namespace
@@ -78,10 +119,10 @@ uint32_t Block::RestartPoint(uint32_t i) const {
 
 // ---- BlockCursor ------------------------------------------------------------------------
 
-void BlockCursor::Init(const Block* block, const std::string* file_name, BlockKeyOrder order) {
+void BlockCursor::Init(const Block* block, const std::string* file_name, BlockKind kind) {
   block_ = block;
   file_name_ = file_name;
-  order_ = order;
+  kind_ = kind;
   data_ = block->data().data();
   limit_ = block->restart_array_offset();
   num_restarts_ = block->num_restarts();
@@ -104,7 +145,7 @@ void BlockCursor::Fail(const char* what) {
 }
 
 int BlockCursor::Compare(const Slice& a, const Slice& b) const {
-  return order_ == BlockKeyOrder::kInternal ? CompareInternalKey(a, b) : a.compare(b);
+  return kind_ == BlockKind::kProperties ? a.compare(b) : CompareInternalKey(a, b);
 }
 
 void BlockCursor::JumpToRestart(uint32_t i) {
@@ -133,6 +174,52 @@ bool BlockCursor::ParseNext() {
     Fail("bad entry header in block");
     return false;
   }
+  if (kind_ == BlockKind::kData) {
+    // user_key[shared..] varint64(tag) value; the key is rebuilt in key_buf_, which holds
+    // the previous key (key_len_ = 0 at a restart point).
+    const size_t prev_user = key_len_ == 0 ? 0 : key_len_ - kTagSize;
+    if (shared > prev_user) {
+      Fail("shared key prefix longer than the previous key in block");
+      return false;
+    }
+    if (unshared > static_cast<uint64_t>(limit - p)) {
+      Fail("entry runs past the end of the block");
+      return false;
+    }
+    uint64_t tag;
+    const char* v = DecodeTag(p + unshared, limit, &tag);
+    if (v == nullptr) {
+      Fail("bad tag in block");
+      return false;
+    }
+    if (value_len > static_cast<uint64_t>(limit - v)) {
+      Fail("entry runs past the end of the block");
+      return false;
+    }
+    const size_t n = size_t{shared} + unshared + kTagSize;
+    if (key_buf_.size() < n) key_buf_.resize(std::max(n, 2 * key_buf_.size()));  // keeps bytes
+    char* k = key_buf_.data();
+    // Up to 8 bytes are copied past the user key (the block holds the 8 bytes of its restart
+    // array after the entries; key_buf_ the 8 of the tag), then the tag overwrites them.
+    std::memcpy(k + shared, p, unshared <= 8 ? 8 : unshared);
+    EncodeFixed64(k + shared + unshared, tag);
+    key_ptr_ = k;
+    key_len_ = n;
+    value_ = Slice(v, value_len);
+    next_offset_ = static_cast<uint32_t>(v + value_len - data_);
+  } else {
+    if (!ParsePlainEntry(p, limit, shared, unshared, value_len)) return false;
+  }
+  while (restart_index_ + 1 < num_restarts_ &&
+         block_->RestartPoint(restart_index_ + 1) <= current_) {
+    restart_index_++;
+  }
+  valid_ = true;
+  return true;
+}
+
+bool BlockCursor::ParsePlainEntry(const char* p, const char* limit, uint32_t shared,
+                                  uint32_t unshared, uint32_t value_len) {
   if (shared > key_len_) {
     Fail("shared key prefix longer than the previous key in block");
     return false;
@@ -154,22 +241,17 @@ bool BlockCursor::ParseNext() {
     key_ptr_ = key_buf_.data();
     key_len_ = key_buf_.size();
   }
-  if (order_ == BlockKeyOrder::kInternal && key_len_ < kTagSize) {
+  if (kind_ == BlockKind::kIndex && key_len_ < kTagSize) {
     Fail("internal key shorter than its tag in block");
     return false;
   }
   value_ = Slice(p + unshared, value_len);
   next_offset_ = static_cast<uint32_t>(p + unshared + value_len - data_);
-  while (restart_index_ + 1 < num_restarts_ &&
-         block_->RestartPoint(restart_index_ + 1) <= current_) {
-    restart_index_++;
-  }
-  valid_ = true;
   return true;
 }
 
-bool BlockCursor::RestartKey(uint32_t i, Slice* key) {
-  if (!RestartKeyOf(*block_, i, order_, key)) {
+bool BlockCursor::CompareRestartKey(uint32_t i, const Slice& target, int* r) {
+  if (!CompareRestartKeyOf(*block_, i, kind_, target, r)) {
     Fail("bad restart entry in block");
     return false;
   }
@@ -197,9 +279,9 @@ void BlockCursor::Seek(const Slice& target) {
   uint32_t lo = 0, hi = num_restarts_ - 1;
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo + 1) / 2;
-    Slice key;
-    if (!RestartKey(mid, &key)) return;
-    if (Compare(key, target) < 0) {
+    int r;
+    if (!CompareRestartKey(mid, target, &r)) return;
+    if (r < 0) {
       lo = mid;
     } else {
       hi = mid - 1;
@@ -300,14 +382,21 @@ class KeyStorage {
 
 }  // namespace
 
-Status DecodeBlockEntries(const Block& block, const std::string& file_name, const Slice* target,
-                          std::vector<RawEntry>* entries, std::string* key_buf) {
+namespace {
+
+// DecodeBlockEntries for one block kind (kData or kIndex).
+template <BlockKind kKind>
+Status DecodeEntries(const Block& block, const std::string& file_name, const Slice* target,
+                     std::vector<RawEntry>* entries, std::string* key_buf) {
+  static_assert(kKind == BlockKind::kData || kKind == BlockKind::kIndex);
+  constexpr bool kData = kKind == BlockKind::kData;
   if (!block.well_formed()) {
     return CorruptionAt(file_name, block.file_offset(), "malformed block (bad restart array)");
   }
   // Assembled keys rarely take more room than the block: each one is stored with at least
-  // its unshared bytes, and the shared prefixes of typical keys are short.
-  KeyStorage key_storage(key_buf, block.size());
+  // its unshared bytes, and the shared prefixes of typical keys are short. A data block
+  // stores a tag in 1-10 bytes and its key takes 8, so its keys get twice the room.
+  KeyStorage key_storage(key_buf, kData ? 2 * block.size() : block.size());
   const char* data = block.data().data();
   const uint32_t limit_offset = block.restart_array_offset();
   const char* limit = data + limit_offset;
@@ -318,11 +407,11 @@ Status DecodeBlockEntries(const Block& block, const std::string& file_name, cons
     uint32_t lo = 0, hi = block.num_restarts() - 1;
     while (lo < hi) {
       uint32_t mid = lo + (hi - lo + 1) / 2;
-      Slice key;
-      if (!RestartKeyOf(block, mid, BlockKeyOrder::kInternal, &key)) {
+      int r;
+      if (!CompareRestartKeyOf(block, mid, kKind, *target, &r)) {
         return CorruptionAt(file_name, block.file_offset(), "bad restart entry in block");
       }
-      if (CompareInternalKey(key, *target) < 0) {
+      if (r < 0) {
         lo = mid;
       } else {
         hi = mid - 1;
@@ -349,28 +438,72 @@ Status DecodeBlockEntries(const Block& block, const std::string& file_name, cons
     if (q == nullptr) {
       return CorruptionAt(file_name, block.file_offset(), "bad entry header in block");
     }
-    if (shared > prev.size()) {
-      return CorruptionAt(file_name, block.file_offset(),
-                          "shared key prefix longer than the previous key in block");
-    }
-    if (static_cast<uint64_t>(unshared) + value_len > static_cast<uint64_t>(limit - q)) {
-      return CorruptionAt(file_name, block.file_offset(), "entry runs past the end of the block");
-    }
-    Slice key;
-    if (shared == 0) {
-      key = Slice(q, unshared);  // whole in the block: no copy
+    Slice key, value;
+    if constexpr (kData) {
+      // user_key[shared..] varint64(tag) value.
+      const size_t prev_user = prev.empty() ? 0 : prev.size() - kTagSize;
+      if (shared > prev_user) {
+        return CorruptionAt(file_name, block.file_offset(),
+                            "shared key prefix longer than the previous key in block");
+      }
+      if (unshared > static_cast<uint64_t>(limit - q)) {
+        return CorruptionAt(file_name, block.file_offset(), "entry runs past the end of the block");
+      }
+      uint64_t tag;
+      const char* v = DecodeTag(q + unshared, limit, &tag);
+      if (v == nullptr) return CorruptionAt(file_name, block.file_offset(), "bad tag in block");
+      if (value_len > static_cast<uint64_t>(limit - v)) {
+        return CorruptionAt(file_name, block.file_offset(), "entry runs past the end of the block");
+      }
+      const size_t user_len = size_t{shared} + unshared;
+      char* dst = key_storage.Allocate(user_len + kTagSize, entries, &prev);
+      // Fixed-size copies that may run past the bytes wanted, each fixed by the next: the
+      // shared part by up to 7 bytes (prev holds shared + 8 bytes or more; dst has room for
+      // shared + 8), the unshared part up to 8 bytes on (the block holds at least the 8
+      // bytes of its restart array after the entries), the tag last.
+      if (shared == 0) {
+        // nothing shared
+      } else if (shared <= 8) {
+        std::memcpy(dst, prev.data(), 8);
+      } else if (shared <= 16) {
+        std::memcpy(dst, prev.data(), 16);
+      } else if (shared <= 24) {
+        std::memcpy(dst, prev.data(), 24);
+      } else {
+        std::memcpy(dst, prev.data(), shared);
+      }
+      if (unshared <= 8) {
+        std::memcpy(dst + shared, q, 8);
+      } else {
+        CopyKeyBytes(dst + shared, q, unshared);
+      }
+      EncodeFixed64(dst + user_len, tag);
+      key = Slice(dst, user_len + kTagSize);
+      value = Slice(v, value_len);
+      p = v + value_len;
     } else {
-      char* dst = key_storage.Allocate(shared + unshared, entries, &prev);
-      CopyKeyBytes(dst, prev.data(), shared);
-      CopyKeyBytes(dst + shared, q, unshared);
-      key = Slice(dst, shared + unshared);
+      if (shared > prev.size()) {
+        return CorruptionAt(file_name, block.file_offset(),
+                            "shared key prefix longer than the previous key in block");
+      }
+      if (static_cast<uint64_t>(unshared) + value_len > static_cast<uint64_t>(limit - q)) {
+        return CorruptionAt(file_name, block.file_offset(), "entry runs past the end of the block");
+      }
+      if (shared == 0) {
+        key = Slice(q, unshared);  // whole in the block: no copy
+      } else {
+        char* dst = key_storage.Allocate(shared + unshared, entries, &prev);
+        CopyKeyBytes(dst, prev.data(), shared);
+        CopyKeyBytes(dst + shared, q, unshared);
+        key = Slice(dst, shared + unshared);
+      }
+      if (key.size() < kTagSize) {
+        return CorruptionAt(file_name, block.file_offset(),
+                            "internal key shorter than its tag in block");
+      }
+      value = Slice(q + unshared, value_len);
+      p = q + unshared + value_len;
     }
-    if (key.size() < kTagSize) {
-      return CorruptionAt(file_name, block.file_offset(),
-                          "internal key shorter than its tag in block");
-    }
-    Slice value(q + unshared, value_len);
-    p = q + unshared + value_len;
     prev = key;
     if (before_target) {
       if (CompareInternalKey(key, *target) < 0) continue;
@@ -381,15 +514,31 @@ Status DecodeBlockEntries(const Block& block, const std::string& file_name, cons
   return Status::OK();
 }
 
+}  // namespace
+
+Status DecodeBlockEntries(const Block& block, BlockKind kind, const std::string& file_name,
+                          const Slice* target, std::vector<RawEntry>* entries,
+                          std::string* key_buf) {
+  switch (kind) {
+    case BlockKind::kData:
+      return DecodeEntries<BlockKind::kData>(block, file_name, target, entries, key_buf);
+    case BlockKind::kIndex:
+      return DecodeEntries<BlockKind::kIndex>(block, file_name, target, entries, key_buf);
+    case BlockKind::kProperties:
+      break;
+  }
+  return Status::InvalidArgument(file_name, "DecodeBlockEntries: not an internal-key block");
+}
+
 // ---- Iterator over one block ------------------------------------------------------------
 
 namespace {
 
 class BlockIterator final : public Iterator {
  public:
-  BlockIterator(std::shared_ptr<const Block> block, std::string file_name, BlockKeyOrder order)
+  BlockIterator(std::shared_ptr<const Block> block, std::string file_name, BlockKind kind)
       : block_(std::move(block)), file_name_(std::move(file_name)) {
-    cursor_.Init(block_.get(), &file_name_, order);
+    cursor_.Init(block_.get(), &file_name_, kind);
   }
   bool Valid() const override { return cursor_.Valid(); }
   void SeekToFirst() override { cursor_.SeekToFirst(); }
@@ -410,8 +559,8 @@ class BlockIterator final : public Iterator {
 }  // namespace
 
 std::unique_ptr<Iterator> NewBlockIterator(std::shared_ptr<const Block> block,
-                                           std::string file_name, BlockKeyOrder order) {
-  return std::make_unique<BlockIterator>(std::move(block), std::move(file_name), order);
+                                           std::string file_name, BlockKind kind) {
+  return std::make_unique<BlockIterator>(std::move(block), std::move(file_name), kind);
 }
 
 }  // namespace zworld::engine

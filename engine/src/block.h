@@ -2,9 +2,13 @@
 // "Block layout"), BlockCursor: a non-virtual cursor over its entries, and the bulk decoder
 // the scan path uses.
 //
+// Data blocks store each internal key as a prefix-compressed user key and a varint64 tag;
+// every reader here rebuilds the whole internal key (user key ++ fixed64 tag), so callers see
+// the same keys whatever the block kind.
+//
 // Every decoder here is bounds-checked: a malformed block (bad restart array, varints that
-// run past the end, a shared prefix longer than the previous key) yields a Corruption status
-// naming the file and the block's offset, never an out-of-bounds read.
+// run past the end, a shared prefix longer than the previous key, a cut tag) yields a
+// Corruption status naming the file and the block's offset, never an out-of-bounds read.
 #pragma once
 
 #include <cstddef>
@@ -21,10 +25,16 @@
 
 namespace zworld::engine {
 
-// How the keys of a block are ordered.
-enum class BlockKeyOrder : uint8_t {
-  kInternal,  // internal keys (dbformat.h): data and index blocks
-  kBytewise,  // plain unsigned bytes: the properties block
+// What a block holds, which decides its entry layout and key order (engine/FORMATS.md,
+// "Block layout").
+enum class BlockKind : uint8_t {
+  // Internal keys (dbformat.h) in internal-key order. An entry stores the user key,
+  // prefix-compressed against the previous entry's user key, then the tag as a varint64.
+  kData,
+  // Internal keys in internal-key order, each stored whole in a plain entry.
+  kIndex,
+  // Plain entries (keys prefix-compressed as bytes) in bytewise order.
+  kProperties,
 };
 
 // Immutable after construction; thread-safe. Movable.
@@ -73,7 +83,7 @@ class BlockCursor {
   BlockCursor& operator=(const BlockCursor&) = delete;
 
   // Attaches to block (not positioned). A malformed block sets status() at once.
-  void Init(const Block* block, const std::string* file_name, BlockKeyOrder order);
+  void Init(const Block* block, const std::string* file_name, BlockKind kind);
 
   bool Valid() const { return valid_; }
   Slice key() const { return Slice(key_ptr_, key_len_); }
@@ -94,8 +104,12 @@ class BlockCursor {
   void JumpToRestart(uint32_t i);
   // Decodes the entry at next_offset_. False at the end of the entries or on corruption.
   bool ParseNext();
-  // The full key stored at restart point i (no shared prefix). False on corruption.
-  bool RestartKey(uint32_t i, Slice* key);
+  // The rest of ParseNext for index and properties blocks, after the entry header.
+  bool ParsePlainEntry(const char* p, const char* limit, uint32_t shared, uint32_t unshared,
+                       uint32_t value_len);
+  // Compares the key stored at restart point i with target (<0, 0, >0) into *r. False on
+  // corruption.
+  bool CompareRestartKey(uint32_t i, const Slice& target, int* r);
   void Fail(const char* what);
 
   const Block* block_ = nullptr;
@@ -103,14 +117,16 @@ class BlockCursor {
   const char* data_ = nullptr;
   uint32_t limit_ = 0;  // end of the entries (the restart array's offset)
   uint32_t num_restarts_ = 0;
-  BlockKeyOrder order_ = BlockKeyOrder::kInternal;
+  BlockKind kind_ = BlockKind::kData;
 
   uint32_t current_ = 0;        // offset of the current entry
   uint32_t next_offset_ = 0;    // offset of the entry after it
   uint32_t restart_index_ = 0;  // the restart interval holding current_
   const char* key_ptr_ = nullptr;
   size_t key_len_ = 0;
-  std::string key_buf_;  // holds the key when it had to be assembled from a shared prefix
+  // Holds the key when it had to be assembled (always for data blocks); its size is the room
+  // it holds, not the key's length.
+  std::string key_buf_;
   Slice value_;
   bool valid_ = false;
   Status status_;
@@ -125,18 +141,20 @@ inline void PrefetchBytes(const char* p, size_t n) {
   for (size_t offset = 0; offset < n; offset += kCacheLineSize) __builtin_prefetch(p + offset);
 }
 
-// Decodes every entry of an internal-key block, from the first with key >= *target (or from
-// the first entry if target is null) to the end, appending them to *entries. Values and
-// keys stored whole (no shared prefix) point into the block; keys assembled from a shared
-// prefix are written to *key_buf, scratch storage the function sizes itself: its size is
-// the room it holds, not the bytes used, and it is reused without being cleared by the next
-// call (which invalidates the earlier keys). Entries point into it: keep it unchanged while
-// they are used. Corruption names file_name and the block's offset.
-Status DecodeBlockEntries(const Block& block, const std::string& file_name, const Slice* target,
-                          std::vector<RawEntry>* entries, std::string* key_buf);
+// Decodes every entry of an internal-key block (kind kData or kIndex), from the first with
+// key >= *target (or from the first entry if target is null) to the end, appending them to
+// *entries. Values, and keys of an index block stored whole (no shared prefix), point into
+// the block; keys assembled from a shared prefix, and every key of a data block (its tag is
+// stored as a varint), are written to *key_buf, scratch storage the function sizes itself:
+// its size is the room it holds, not the bytes used, and it is reused without being cleared
+// by the next call (which invalidates the earlier keys). Entries point into it: keep it
+// unchanged while they are used. Corruption names file_name and the block's offset.
+Status DecodeBlockEntries(const Block& block, BlockKind kind, const std::string& file_name,
+                          const Slice* target, std::vector<RawEntry>* entries,
+                          std::string* key_buf);
 
 // An Iterator over one block. The iterator shares ownership of block.
 std::unique_ptr<Iterator> NewBlockIterator(std::shared_ptr<const Block> block,
-                                           std::string file_name, BlockKeyOrder order);
+                                           std::string file_name, BlockKind kind);
 
 }  // namespace zworld::engine

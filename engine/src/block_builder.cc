@@ -4,11 +4,13 @@
 #include <cassert>
 
 #include "coding.h"
+#include "dbformat.h"
 
 namespace zworld::engine {
 
-BlockBuilder::BlockBuilder(int restart_interval)
-    : restart_interval_(restart_interval < 1 ? 1 : restart_interval) {
+BlockBuilder::BlockBuilder(int restart_interval, BlockKind kind)
+    : restart_interval_(restart_interval < 1 ? 1 : restart_interval),
+      data_(kind == BlockKind::kData) {
   restarts_.push_back(0);
 }
 
@@ -29,15 +31,20 @@ size_t BlockBuilder::CurrentSizeEstimate() const {
 
 void BlockBuilder::Add(const Slice& key, const Slice& value) {
   assert(!finished_);
+  assert(!data_ || key.size() >= kTagSize);
+  // A data block prefix-compresses the user keys and stores the tag apart.
+  const size_t stored_len = data_ ? key.size() - kTagSize : key.size();
+  const size_t last_len =
+      data_ && !last_key_.empty() ? last_key_.size() - kTagSize : last_key_.size();
   size_t shared = 0;
   if (since_restart_ < restart_interval_) {
-    const size_t max_shared = std::min(last_key_.size(), key.size());
+    const size_t max_shared = std::min(last_len, stored_len);
     while (shared < max_shared && last_key_[shared] == key[shared]) shared++;
   } else {
     restarts_.push_back(static_cast<uint32_t>(buffer_.size()));
     since_restart_ = 0;
   }
-  const size_t unshared = key.size() - shared;
+  const size_t unshared = stored_len - shared;
 
   char header[15];
   char* p = EncodeVarint32(header, static_cast<uint32_t>(shared));
@@ -45,10 +52,15 @@ void BlockBuilder::Add(const Slice& key, const Slice& value) {
   p = EncodeVarint32(p, static_cast<uint32_t>(value.size()));
   buffer_.append(header, p - header);
   buffer_.append(key.data() + shared, unshared);
+  if (data_) {
+    char tag[10];
+    char* end = EncodeVarint64(tag, ExtractTag(key));
+    buffer_.append(tag, end - tag);
+  }
   buffer_.append(value.data(), value.size());
 
   last_key_.resize(shared);
-  last_key_.append(key.data() + shared, unshared);
+  last_key_.append(key.data() + shared, key.size() - shared);  // the whole key, tag included
   since_restart_++;
   num_entries_++;
 }

@@ -2,7 +2,13 @@
 // prefix-compressed layout of engine/FORMATS.md, "SSTable", "Block layout":
 //
 //   entry*  restart_offset(fixed32)*  num_restarts(fixed32)
-//   entry = shared(varint32) unshared(varint32) value_len(varint32) key[shared..] value
+//   index and properties entry = shared(varint32) unshared(varint32) value_len(varint32)
+//                                key[shared..] value
+//   data entry = shared(varint32) unshared(varint32) value_len(varint32)
+//                user_key[shared..] tag(varint64) value
+//
+// In a data block, shared and unshared count bytes of the USER key (the internal key without
+// its 8-byte tag), and the tag (sequence << 8 | type) follows as a varint64.
 //
 // Every restart_interval-th entry is a restart point: it stores its whole key (shared = 0)
 // and its offset is listed in the restart array, so a reader can binary-search the block.
@@ -14,18 +20,20 @@
 #include <string>
 #include <vector>
 
+#include "block.h"
 #include "zworld/engine/slice.h"
 
 namespace zworld::engine {
 
 class BlockBuilder {
  public:
-  // restart_interval >= 1 (values below 1 are treated as 1).
-  explicit BlockBuilder(int restart_interval);
+  // restart_interval >= 1 (values below 1 are treated as 1). kind decides the entry layout.
+  BlockBuilder(int restart_interval, BlockKind kind);
   BlockBuilder(const BlockBuilder&) = delete;
   BlockBuilder& operator=(const BlockBuilder&) = delete;
 
-  // Appends an entry. Keys must be added in the block's order (the caller checks it).
+  // Appends an entry. Keys must be added in the block's order (the caller checks it); keys
+  // of a data block are internal keys (at least 8 bytes).
   void Add(const Slice& key, const Slice& value);
   // Appends the restart array and returns the finished block. The Slice stays valid until
   // Reset or the builder is destroyed; no Add may follow before Reset.
@@ -42,6 +50,7 @@ class BlockBuilder {
 
  private:
   const int restart_interval_;
+  const bool data_;  // BlockKind::kData
   std::string buffer_;
   std::vector<uint32_t> restarts_;
   std::string last_key_;

@@ -323,6 +323,7 @@ Status DBImpl::DoCompactionWork(CompactionState* compact, std::unique_lock<std::
   std::string current_user_key;
   bool has_current_user_key = false;
   SequenceNumber last_sequence_for_key = kMaxSequenceNumber;
+  std::string zeroed_key;  // an output key whose sequence was zeroed
   input->SeekToFirst();
   while (input->Valid()) {
     const Slice key = input->key();
@@ -359,13 +360,23 @@ Status DBImpl::DoCompactionWork(CompactionState* compact, std::unique_lock<std::
     last_sequence_for_key = ikey.sequence;
 
     if (!drop) {
+      Slice out_key = key;
+      if (ikey.sequence != 0 && ikey.sequence <= compact->smallest_snapshot &&
+          c->IsBaseLevelForKey(ikey.user_key)) {
+        // Every reader sees this version, and it is the oldest one of its key anywhere (older
+        // versions here were dropped above; no deeper level holds the key): sequence 0 says
+        // the same and makes the tag one byte in the data block (FORMATS.md, "Sequence 0").
+        zeroed_key.clear();
+        AppendInternalKey(&zeroed_key, ikey.user_key, 0, ikey.type);
+        out_key = zeroed_key;
+      }
       if (compact->builder == nullptr) {
         s = OpenCompactionOutput(compact);
         if (!s.ok()) break;
-        compact->current_output()->smallest.DecodeFrom(key);
+        compact->current_output()->smallest.DecodeFrom(out_key);
       }
-      compact->current_output()->largest.DecodeFrom(key);
-      compact->builder->Add(key, input->value());
+      compact->current_output()->largest.DecodeFrom(out_key);
+      compact->builder->Add(out_key, input->value());
       if (!compact->builder->status().ok()) {
         s = compact->builder->status();
         break;

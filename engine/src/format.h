@@ -19,7 +19,9 @@ namespace zworld::engine {
 // "ZWSSTABL".
 constexpr uint64_t kTableMagicNumber = 0x4c4241545353575aull;
 // Bumped whenever the layout changes incompatibly. Readers refuse other versions.
-constexpr uint32_t kTableFormatVersion = 1;
+// Version 2: data block entries store the user key prefix-compressed and the tag as a varint64
+// (version 1 stored the whole internal key prefix-compressed); nothing reads version 1.
+constexpr uint32_t kTableFormatVersion = 2;
 
 // Every block is followed by a 5-byte trailer: u8 compression type, fixed32 masked CRC32C of
 // the stored block bytes followed by the type byte.

@@ -86,7 +86,8 @@ Status Table::ReadMetaBlocks(const Footer& footer) {
   {
     std::vector<RawEntry> entries;
     std::string key_buf;
-    s = DecodeBlockEntries(index_block_, file_name_, nullptr, &entries, &key_buf);
+    s = DecodeBlockEntries(index_block_, BlockKind::kIndex, file_name_, nullptr, &entries,
+                           &key_buf);
     if (!s.ok()) return s;
     // index_ keeps Slices into index_block_: a key assembled in key_buf would dangle.
     const auto block_lo = reinterpret_cast<uintptr_t>(index_block_.data().data());
@@ -143,7 +144,7 @@ Status Table::ReadMetaBlocks(const Footer& footer) {
   {
     Block block(std::move(contents), footer.properties.offset());
     BlockCursor c;
-    c.Init(&block, &file_name_, BlockKeyOrder::kBytewise);
+    c.Init(&block, &file_name_, BlockKind::kProperties);
     bool have_count = false;
     uint64_t num_blocks = 0;
     for (c.SeekToFirst(); c.Valid(); c.Next()) {
@@ -306,7 +307,7 @@ Status Table::Get(const ReadOptions& options, const LookupKey& key, std::string*
   Status s = ReadDataBlock(options, i, &pinned);
   if (!s.ok()) return s;
   BlockCursor cursor;
-  cursor.Init(pinned.get(), &file_name_, BlockKeyOrder::kInternal);
+  cursor.Init(pinned.get(), &file_name_, BlockKind::kData);
   cursor.Seek(ikey);
   if (!cursor.Valid()) return cursor.status();
   ParsedInternalKey found;
@@ -389,7 +390,7 @@ class TableIterator final : public Iterator {
       block_ = i;
       loaded_ = true;
     }
-    cursor_.Init(pinned_.get(), &table_->file_name(), BlockKeyOrder::kInternal);
+    cursor_.Init(pinned_.get(), &table_->file_name(), BlockKind::kData);
     return true;
   }
   void SkipForward() {
@@ -505,7 +506,8 @@ class TableScanSource final : public ScanSource {
     Status s = table_->ReadDataBlock(options_, i, &pinned_);
     if (s.ok()) {
       blocks_read_++;
-      s = DecodeBlockEntries(*pinned_.get(), table_->file_name(), target, &entries_, &key_buf_);
+      s = DecodeBlockEntries(*pinned_.get(), BlockKind::kData, table_->file_name(), target,
+                             &entries_, &key_buf_);
       // The merge works through this block before it needs the next one.
       if (i + 1 < num_blocks_) table_->PrefetchDataBlock(i + 1);
     }

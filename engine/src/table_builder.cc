@@ -15,9 +15,9 @@ TableBuilder::TableBuilder(const Options& options, WritableFile* file, std::stri
     : options_(options),
       file_(file),
       file_name_(std::move(file_name)),
-      data_block_(options.block_restart_interval),
+      data_block_(options.block_restart_interval, BlockKind::kData),
       // Restart interval 1: every index key is stored whole, so a reader can point at it.
-      index_block_(1) {
+      index_block_(1, BlockKind::kIndex) {
   if (options_.bloom_bits_per_key > 0) {
     bloom_ = std::make_unique<BloomBuilder>(options_.bloom_bits_per_key);
   }
@@ -140,7 +140,7 @@ void TableBuilder::WriteProperties(BlockHandle* handle) {
       {"zworld.smallest_key", props_.smallest_key},
   };
   std::sort(fields.begin(), fields.end());
-  BlockBuilder block(1);
+  BlockBuilder block(1, BlockKind::kProperties);
   for (const auto& [name, value] : fields) block.Add(name, value);
   WriteBlock(block.Finish(), /*may_compress=*/false, handle);
 }

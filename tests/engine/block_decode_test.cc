@@ -18,16 +18,17 @@ const std::string kFile = "000009.sst";
 
 using Entries = std::vector<std::pair<std::string, std::string>>;
 
-std::string Build(const Entries& entries, int restart_interval) {
-  BlockBuilder b(restart_interval);
+std::string Build(const Entries& entries, int restart_interval, BlockKind kind) {
+  BlockBuilder b(restart_interval, kind);
   for (const auto& [k, v] : entries) b.Add(k, v);
   return b.Finish().ToString();
 }
 
-void ExpectDecodes(const Entries& entries, const std::string& contents, std::string* key_buf) {
+void ExpectDecodes(const Entries& entries, const std::string& contents, BlockKind kind,
+                   std::string* key_buf) {
   Block block(Slice(contents), 0);
   std::vector<RawEntry> raw;
-  ASSERT_TRUE(DecodeBlockEntries(block, kFile, nullptr, &raw, key_buf).ok());
+  ASSERT_TRUE(DecodeBlockEntries(block, kind, kFile, nullptr, &raw, key_buf).ok());
   ASSERT_EQ(raw.size(), entries.size());
   for (size_t i = 0; i < raw.size(); i++) {
     ASSERT_EQ(raw[i].ikey.ToString(), entries[i].first) << i;
@@ -58,9 +59,11 @@ TEST(BlockDecodeTest, EverySharedAndUnsharedLength) {
   }
   ASSERT_GT(entries.size(), 200u);
   std::string key_buf;
-  for (int interval : {1, 2, 16, 1000}) {
-    SCOPED_TRACE("restart interval " + std::to_string(interval));
-    ExpectDecodes(entries, Build(entries, interval), &key_buf);
+  for (BlockKind kind : {BlockKind::kData, BlockKind::kIndex}) {
+    for (int interval : {1, 2, 16, 1000}) {
+      SCOPED_TRACE("restart interval " + std::to_string(interval));
+      ExpectDecodes(entries, Build(entries, interval, kind), kind, &key_buf);
+    }
   }
 }
 
@@ -76,11 +79,14 @@ TEST(BlockDecodeTest, KeyStorageReusedAndGrown) {
                          .ToString(),
                      "");
   }
-  std::string key_buf;
-  ExpectDecodes(small, Build(small, 16), &key_buf);
-  ExpectDecodes(big, Build(big, 1000), &key_buf);  // 50 keys of 311 bytes from a ~1 KiB block
-  EXPECT_GT(key_buf.size(), 50u * 300);
-  ExpectDecodes(small, Build(small, 16), &key_buf);  // a storage larger than needed
+  for (BlockKind kind : {BlockKind::kData, BlockKind::kIndex}) {
+    std::string key_buf;
+    ExpectDecodes(small, Build(small, 16, kind), kind, &key_buf);
+    // 50 keys of 311 bytes from a block of well under 1 KiB.
+    ExpectDecodes(big, Build(big, 1000, kind), kind, &key_buf);
+    EXPECT_GT(key_buf.size(), 50u * 300);
+    ExpectDecodes(small, Build(small, 16, kind), kind, &key_buf);  // larger than needed
+  }
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Blocks: BlockBuilder -> Block -> BlockCursor / DecodeBlockEntries round trips over many
-// restart intervals, positioning (Seek/Next/Prev/SeekToLast), and malformed blocks.
+// restart intervals and both internal-key block kinds (data: user key + varint tag; index:
+// whole internal keys), positioning (Seek/Next/Prev/SeekToLast), and malformed blocks.
 #include "block.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -42,8 +44,9 @@ Entries MakeInternalEntries(test::Random* rnd, int n) {
   return out;
 }
 
-std::string BuildBlock(const Entries& entries, int restart_interval) {
-  BlockBuilder b(restart_interval);
+std::string BuildBlock(const Entries& entries, int restart_interval,
+                       BlockKind kind = BlockKind::kData) {
+  BlockBuilder b(restart_interval, kind);
   for (const auto& [k, v] : entries) b.Add(k, v);
   const size_t estimate = b.CurrentSizeEstimate();
   EXPECT_EQ(estimate, b.Finish().size());
@@ -51,24 +54,25 @@ std::string BuildBlock(const Entries& entries, int restart_interval) {
   return b.Finish().ToString();
 }
 
-class BlockRoundTrip : public testing::TestWithParam<int> {};
+class BlockRoundTrip : public testing::TestWithParam<std::tuple<int, BlockKind>> {};
 
 TEST_P(BlockRoundTrip, CursorAndBulkDecode) {
-  const int interval = GetParam();
+  const int interval = std::get<0>(GetParam());
+  const BlockKind kind = std::get<1>(GetParam());
   const uint64_t seed = test::TestSeed();
   SCOPED_TRACE(test::SeedTrace(seed));
   test::Random rnd(seed);
   for (int n : {0, 1, 2, 17, 500}) {
     SCOPED_TRACE("n=" + std::to_string(n));
     Entries entries = MakeInternalEntries(&rnd, n);
-    std::string contents = BuildBlock(entries, interval);
+    std::string contents = BuildBlock(entries, interval, kind);
     Block block(Slice(contents), 4096);
     ASSERT_TRUE(block.well_formed());
     EXPECT_EQ(block.num_restarts(),
               entries.empty() ? 1u : (entries.size() + interval - 1) / interval);
 
     BlockCursor c;
-    c.Init(&block, &kFile, BlockKeyOrder::kInternal);
+    c.Init(&block, &kFile, kind);
     // Forward.
     size_t i = 0;
     for (c.SeekToFirst(); c.Valid(); c.Next(), i++) {
@@ -125,7 +129,7 @@ TEST_P(BlockRoundTrip, CursorAndBulkDecode) {
     // Bulk decode: everything, then from assorted targets.
     std::vector<RawEntry> raw;
     std::string key_buf;
-    ASSERT_TRUE(DecodeBlockEntries(block, kFile, nullptr, &raw, &key_buf).ok());
+    ASSERT_TRUE(DecodeBlockEntries(block, kind, kFile, nullptr, &raw, &key_buf).ok());
     ASSERT_EQ(entries.size(), raw.size());
     for (size_t j = 0; j < raw.size(); j++) {
       ASSERT_EQ(entries[j].first, raw[j].ikey.ToString());
@@ -134,7 +138,7 @@ TEST_P(BlockRoundTrip, CursorAndBulkDecode) {
     for (size_t j = 0; j < entries.size(); j += 1 + entries.size() / 30) {
       raw.clear();
       Slice target(entries[j].first);
-      ASSERT_TRUE(DecodeBlockEntries(block, kFile, &target, &raw, &key_buf).ok());
+      ASSERT_TRUE(DecodeBlockEntries(block, kind, kFile, &target, &raw, &key_buf).ok());
       ASSERT_EQ(entries.size() - j, raw.size());
       for (size_t k = 0; k < raw.size(); k++) {
         ASSERT_EQ(entries[j + k].first, raw[k].ikey.ToString());
@@ -144,7 +148,14 @@ TEST_P(BlockRoundTrip, CursorAndBulkDecode) {
 }
 
 INSTANTIATE_TEST_SUITE_P(RestartIntervals, BlockRoundTrip,
-                         testing::Values(1, 2, 3, 4, 7, 16, 64, 1000));
+                         testing::Combine(testing::Values(1, 2, 3, 4, 7, 16, 64, 1000),
+                                          testing::Values(BlockKind::kData, BlockKind::kIndex)),
+                         [](const testing::TestParamInfo<std::tuple<int, BlockKind>>& info) {
+                           return std::string(std::get<1>(info.param) == BlockKind::kData
+                                                  ? "Data"
+                                                  : "Index") +
+                                  std::to_string(std::get<0>(info.param));
+                         });
 
 TEST(Block, BulkDecodeOfLongSharedKeysGrowsTheKeyBuffer) {
   // 2 KiB keys sharing all but their last bytes: the block is small, the decoded keys are
@@ -160,7 +171,7 @@ TEST(Block, BulkDecodeOfLongSharedKeysGrowsTheKeyBuffer) {
   Block block(Slice(contents), 0);
   std::vector<RawEntry> raw;
   std::string key_buf;
-  ASSERT_TRUE(DecodeBlockEntries(block, kFile, nullptr, &raw, &key_buf).ok());
+  ASSERT_TRUE(DecodeBlockEntries(block, BlockKind::kData, kFile, nullptr, &raw, &key_buf).ok());
   ASSERT_EQ(entries.size(), raw.size());
   for (size_t j = 0; j < raw.size(); j++) {
     ASSERT_EQ(entries[j].first, raw[j].ikey.ToString()) << j;
@@ -170,7 +181,7 @@ TEST(Block, BulkDecodeOfLongSharedKeysGrowsTheKeyBuffer) {
 }
 
 TEST(Block, BytewiseOrderAndIteratorWrapper) {
-  BlockBuilder b(3);
+  BlockBuilder b(3, BlockKind::kProperties);
   std::vector<std::string> keys = {"", "a", "ab", "abc", "b", "ba", "zzz"};
   for (const auto& k : keys) b.Add(k, "value-of-" + k);
   // An owning block: the iterator keeps it alive after the builder is gone.
@@ -182,7 +193,7 @@ TEST(Block, BytewiseOrderAndIteratorWrapper) {
   auto block = std::make_shared<const Block>(std::move(owned), 0);
   EXPECT_EQ(contents.size(), block->heap_bytes());
 
-  auto it = NewBlockIterator(block, kFile, BlockKeyOrder::kBytewise);
+  auto it = NewBlockIterator(block, kFile, BlockKind::kProperties);
   size_t i = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next(), i++) {
     ASSERT_EQ(keys[i], it->key().ToString());
@@ -209,65 +220,68 @@ TEST(Block, MalformedBlocksNeverCrash) {
   SCOPED_TRACE(test::SeedTrace(seed));
   test::Random rnd(seed);
   Entries entries = MakeInternalEntries(&rnd, 60);
-  const std::string good = BuildBlock(entries, 4);
+  for (BlockKind kind : {BlockKind::kData, BlockKind::kIndex}) {
+    SCOPED_TRACE(kind == BlockKind::kData ? "data block" : "index block");
+    const std::string good = BuildBlock(entries, 4, kind);
 
-  auto exercise = [&](const std::string& bytes) {
-    // Exact-size heap copy so AddressSanitizer sees any overrun.
-    BlockContents contents;
-    contents.heap = std::make_unique<char[]>(bytes.size() + 1);
-    std::memcpy(contents.heap.get(), bytes.data(), bytes.size());
-    contents.data = Slice(contents.heap.get(), bytes.size());
-    Block block(std::move(contents), 12345);
-    int corruptions = 0;
-    auto check = [&](const Status& s) {
-      if (s.ok()) return;
-      ASSERT_TRUE(s.IsCorruption()) << s.ToString();
-      ASSERT_NE(std::string::npos, s.message().find(kFile + ":")) << s.ToString();
-      ASSERT_NE(std::string::npos, s.message().find("offset 12345")) << s.ToString();
-      corruptions++;
-    };
-    BlockCursor c;
-    c.Init(&block, &kFile, BlockKeyOrder::kInternal);
-    int steps = 0;
-    for (c.SeekToFirst(); c.Valid() && steps < 10000; c.Next()) steps++;
-    check(c.status());
-    c.Init(&block, &kFile, BlockKeyOrder::kInternal);
-    for (c.SeekToLast(); c.Valid() && steps < 20000; c.Prev()) steps++;
-    check(c.status());
-    for (size_t j = 0; j < entries.size(); j += 9) {
-      c.Init(&block, &kFile, BlockKeyOrder::kInternal);
-      c.Seek(entries[j].first);
-      if (c.Valid()) c.Prev();
-      if (c.Valid()) c.Next();
+    auto exercise = [&](const std::string& bytes) {
+      // Exact-size heap copy so AddressSanitizer sees any overrun.
+      BlockContents contents;
+      contents.heap = std::make_unique<char[]>(bytes.size() + 1);
+      std::memcpy(contents.heap.get(), bytes.data(), bytes.size());
+      contents.data = Slice(contents.heap.get(), bytes.size());
+      Block block(std::move(contents), 12345);
+      int corruptions = 0;
+      auto check = [&](const Status& s) {
+        if (s.ok()) return;
+        ASSERT_TRUE(s.IsCorruption()) << s.ToString();
+        ASSERT_NE(std::string::npos, s.message().find(kFile + ":")) << s.ToString();
+        ASSERT_NE(std::string::npos, s.message().find("offset 12345")) << s.ToString();
+        corruptions++;
+      };
+      BlockCursor c;
+      c.Init(&block, &kFile, kind);
+      int steps = 0;
+      for (c.SeekToFirst(); c.Valid() && steps < 10000; c.Next()) steps++;
       check(c.status());
-    }
-    std::vector<RawEntry> raw;
-    std::string key_buf;
-    check(DecodeBlockEntries(block, kFile, nullptr, &raw, &key_buf));
-    raw.clear();
-    Slice target(entries[entries.size() / 2].first);
-    check(DecodeBlockEntries(block, kFile, &target, &raw, &key_buf));
-    return corruptions;
-  };
+      c.Init(&block, &kFile, kind);
+      for (c.SeekToLast(); c.Valid() && steps < 20000; c.Prev()) steps++;
+      check(c.status());
+      for (size_t j = 0; j < entries.size(); j += 9) {
+        c.Init(&block, &kFile, kind);
+        c.Seek(entries[j].first);
+        if (c.Valid()) c.Prev();
+        if (c.Valid()) c.Next();
+        check(c.status());
+      }
+      std::vector<RawEntry> raw;
+      std::string key_buf;
+      check(DecodeBlockEntries(block, kind, kFile, nullptr, &raw, &key_buf));
+      raw.clear();
+      Slice target(entries[entries.size() / 2].first);
+      check(DecodeBlockEntries(block, kind, kFile, &target, &raw, &key_buf));
+      return corruptions;
+    };
 
-  EXPECT_EQ(0, exercise(good));
-  int detected = 0;
-  for (size_t pos = 0; pos < good.size(); pos++) {
-    for (int bit : {0, 7}) {
-      std::string bad = good;
-      bad[pos] = static_cast<char>(bad[pos] ^ (1 << bit));
-      detected += exercise(bad) > 0;
+    EXPECT_EQ(0, exercise(good));
+    int detected = 0;
+    for (size_t pos = 0; pos < good.size(); pos++) {
+      for (int bit : {0, 7}) {
+        std::string bad = good;
+        bad[pos] = static_cast<char>(bad[pos] ^ (1 << bit));
+        detected += exercise(bad) > 0;
+      }
     }
+    for (size_t len = 0; len < good.size(); len++) detected += exercise(good.substr(0, len)) > 0;
+    for (int i = 0; i < 500; i++) exercise(rnd.Bytes(rnd.Uniform(200)));
+    // Flips inside keys and values are not detectable without the CRC (Table checks it), but
+    // flips in lengths and the restart array mostly are.
+    EXPECT_GT(detected, static_cast<int>(good.size() / 4));
   }
-  for (size_t len = 0; len < good.size(); len++) detected += exercise(good.substr(0, len)) > 0;
-  for (int i = 0; i < 500; i++) exercise(rnd.Bytes(rnd.Uniform(200)));
-  // Flips inside keys and values are not detectable without the CRC (Table checks it), but
-  // flips in lengths and the restart array mostly are.
-  EXPECT_GT(detected, static_cast<int>(good.size() / 4));
 }
 
 TEST(BlockBuilder, ResetAndEstimates) {
-  BlockBuilder b(16);
+  BlockBuilder b(16, BlockKind::kProperties);
   EXPECT_TRUE(b.empty());
   EXPECT_EQ(8u, b.CurrentSizeEstimate());  // one restart point and the count
   b.Add("key1", "v");
