@@ -596,6 +596,18 @@ bool DBImpl::GetProperty(const Slice& name, std::string* value) {
 // ---- close ----------------------------------------------------------------------------------
 
 Status DBImpl::Close() {
+  if (closed_.load()) return Status::Aborted("DB is closed");
+  Status flushed;
+  if (options_.flush_on_close) {
+    bool pending;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      // (A DB whose Open failed has no memtable or flush thread: nothing to flush.)
+      pending = mem_ != nullptr && flush_thread_.joinable() && bg_error_.ok() &&
+                (mem_->NumEntries() > 0 || !imm_.empty());
+    }
+    if (pending) flushed = Flush();
+  }
   if (closed_.exchange(true)) return Status::Aborted("DB is closed");
   {
     std::unique_lock<std::mutex> l(mu_);
@@ -638,6 +650,7 @@ Status DBImpl::Close() {
     Status u = options_.env->UnlockFile(std::move(db_lock_));
     if (s.ok()) s = u;
   }
+  if (s.ok() && !flushed.ok()) s = flushed;
   Log(info_log_.get(), "closed: %s", s.ToString().c_str());
   info_log_.reset();
   return s;

@@ -166,10 +166,24 @@ class ScanMerger {
       }
       stop = p;
     }
+    // Hand over early after a seek: the visitor may want to seek again after a few keys (a
+    // spatial query leaves its z-range every few dozen), and every entry merged past that
+    // point is wasted. Each run delivered without a seek doubles the next one's size, so a
+    // long scan soon goes block by block.
+    if (static_cast<size_t>(stop - c.cur) > deliver_at_) stop = c.cur + deliver_at_;
     Filter(best, c.cur, stop);
     c.cur = stop;
     if (c.cur != c.end) {
       SiftFront();
+      if (run_.size() < deliver_at_) return Status::OK();
+      const Slice frontier = stop[-1].ikey;  // the largest key consumed; its block is pinned
+      Status s = Deliver();
+      if (!s.ok() || stopped_) return s;
+      if (seek_pending_) {
+        seek_pending_ = false;
+        return SeekAll(seek_target_, &frontier);
+      }
+      deliver_at_ = std::min(2 * deliver_at_, kMaxDeliverAt);
       return Status::OK();
     }
 
@@ -280,7 +294,9 @@ class ScanMerger {
   // all of them, every source seeks again so that none is missed. Otherwise a source whose
   // current block reaches target just moves its cursor.
   Status SeekAll(const Slice& target, const Slice* frontier) {
-    std::string ikey;
+    deliver_at_ = kFirstDeliverAt;
+    std::string& ikey = seek_ikey_;
+    ikey.clear();
     AppendInternalKey(&ikey, target, snapshot_, kValueTypeForSeek);
     const bool within_blocks = frontier != nullptr && target.compare(UserKey(*frontier)) > 0;
     has_last_ = false;
@@ -335,6 +351,11 @@ class ScanMerger {
   bool stopped_ = false;
   bool seek_pending_ = false;
   std::string seek_target_;
+  std::string seek_ikey_;  // SeekAll's internal key, kept to reuse its memory
+  // Entries a step takes and a run holds before it is handed over (see Step).
+  static constexpr size_t kFirstDeliverAt = 16;
+  static constexpr size_t kMaxDeliverAt = size_t{1} << 20;
+  size_t deliver_at_ = kFirstDeliverAt;
 };
 
 }  // namespace

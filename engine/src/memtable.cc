@@ -1,5 +1,6 @@
 #include "memtable.h"
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 
@@ -56,6 +57,9 @@ class MemTableScanSource final : public ScanSource {
   void Seek(const Slice& target_ikey) override {
     reader_.Seek(EncodeSeekKey(target_ikey, &scratch_));
     started_ = true;
+    // Ramp up: a spatial query may want a handful of keys after a seek, a range scan many;
+    // each Load after this one reads twice as many as the last, up to a full block.
+    want_ = kFirstLoad;
     Load();
   }
   std::span<const RawEntry> Entries() const override {
@@ -80,7 +84,8 @@ class MemTableScanSource final : public ScanSource {
   void Load() {
     std::array<const char*, MemTable::kScanBlockEntries> keys;
     pos_ = 0;
-    count_ = reader_.Read(keys.data(), keys.size());
+    count_ = reader_.Read(keys.data(), want_);
+    want_ = std::min(2 * want_, keys.size());
     for (size_t i = 0; i < count_; i++) DecodeEntry(keys[i], &entries_[i].ikey, &entries_[i].value);
     if (count_ > 0) blocks_read_++;
   }
@@ -89,6 +94,8 @@ class MemTableScanSource final : public ScanSource {
   std::array<RawEntry, MemTable::kScanBlockEntries> entries_;
   size_t pos_ = 0;
   size_t count_ = 0;
+  static constexpr size_t kFirstLoad = 8;
+  size_t want_ = MemTable::kScanBlockEntries;
   bool started_ = false;
   uint64_t blocks_read_ = 0;
   std::string scratch_;

@@ -113,8 +113,12 @@ class SkipList {
     // Positions at the first key.
     void SeekToFirst();
     // Writes the next keys in order to out[0, n) and moves past them. n is max unless fewer
-    // keys are left: 0 at the end of the list (or before the first Seek).
+    // keys are left: 0 at the end of the list (or before the first Seek). A call for at most
+    // kPlainReadMax keys with no batch read ahead follows the bottom level link by link
+    // instead of reading a batch: after a Seek a caller that may need only a few keys (a
+    // spatial query seeks every few keys) asks for a few, then for more.
     size_t Read(Key* out, size_t max);
+    static constexpr size_t kPlainReadMax = 32;
 
    private:
     // Tuning (measured with a 440k-entry memtable; level 3 and 256-key batches did no
@@ -329,6 +333,22 @@ void SkipList<Key, Comparator>::BatchReader::SeekToFirst() {
 template <typename Key, class Comparator>
 size_t SkipList<Key, Comparator>::BatchReader::Read(Key* out, size_t max) {
   size_t n = 0;
+  if (next_ == size_ && max <= kPlainReadMax) {
+    // Plain walk. Keeps the invariant: a node passed that is bound_[l] moves bound_[l] to
+    // its level-l successor, which is then again the first level-l node not passed.
+    Node* bound[kTopLevel + 1];
+    std::copy(bound_, bound_ + kTopLevel + 1, bound);
+    while (n < max && bound[0] != nullptr) {
+      Node* x = bound[0];
+      out[n++] = x->key;
+      for (int l = 1; l <= kTopLevel; l++) {
+        if (bound[l] == x) bound[l] = x->Next(l);
+      }
+      bound[0] = x->Next(0);
+    }
+    Reset(bound);
+    return n;
+  }
   while (n < max) {
     if (next_ == size_) {
       if (bound_[0] == nullptr) break;

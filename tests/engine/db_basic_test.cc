@@ -566,7 +566,30 @@ TEST_F(DBBasicTest, FailedFlushLatchesAndKeepsTheWal) {
   options_.env = mem_env_.get();
 }
 
+TEST_F(DBBasicTest, CloseFlushesSoNoWalIsLeftToReplay) {
+  for (bool flush_on_close : {true, false}) {
+    SCOPED_TRACE(flush_on_close);
+    db_.reset();
+    (void)DestroyDB(path_, options_);
+    options_.flush_on_close = flush_on_close;
+    Open();
+    for (int i = 0; i < 100; ++i) Put(NumberKey(i), std::string(50, 'x'));
+    ASSERT_TRUE(db_->Close().ok());
+    db_.reset();
+    uint64_t wal_bytes = 0;
+    for (const std::string& f : test::FilesOfKind(mem_env_.get(), path_, test::FileKind::kLog)) {
+      wal_bytes += test::ReadFileOrDie(mem_env_.get(), path_ + "/" + f).size();
+    }
+    EXPECT_EQ(wal_bytes == 0, flush_on_close) << wal_bytes;
+    EXPECT_EQ(test::FilesOfKind(mem_env_.get(), path_, test::FileKind::kTable).empty(),
+              !flush_on_close);
+    Open();
+    for (int i = 0; i < 100; ++i) EXPECT_EQ(std::string(50, 'x'), Get(NumberKey(i)));
+  }
+}
+
 TEST_F(DBBasicTest, TornWalTailIsCutAndReported) {
+  options_.flush_on_close = false;  // keep the writes in the WAL
   Open();
   for (int i = 0; i < 50; ++i) Put(NumberKey(i), std::string(50, 'x'));
   db_.reset();
@@ -588,6 +611,7 @@ TEST_F(DBBasicTest, TornWalTailIsCutAndReported) {
 }
 
 TEST_F(DBBasicTest, DamageInsideTheWalIsCorruption) {
+  options_.flush_on_close = false;  // keep the writes in the WAL
   Open();
   for (int i = 0; i < 2000; ++i) Put(NumberKey(i), std::string(50, 'x'));
   db_.reset();

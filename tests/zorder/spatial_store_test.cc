@@ -878,6 +878,34 @@ TEST_F(SpatialStoreTest, PayloadHasItsOwnKeyThatOnlyPutAndRemoveTouch) {
   EXPECT_EQ(hits[0].kind, UINT32_MAX);
 }
 
+TEST_F(SpatialStoreTest, QueryStatsCountWhatTheQueryDid) {
+  ASSERT_NO_FATAL_FAILURE(Open(MemOptions()));
+  for (uint64_t id = 0; id < 2000; id++) {
+    const float x = static_cast<float>((id * 7919) % 4096) * 16.0f;
+    const float y = static_cast<float>((id * 104729) % 4096) * 16.0f;
+    ASSERT_TRUE(IsOk(store_->Put(MakeEntity(id, {x, y, 0.0f}))));
+  }
+  ASSERT_TRUE(IsOk(store_->db()->Flush()));
+  for (Planner planner : {Planner::kBigmin, Planner::kRanges}) {
+    const SpatialStats before = store_->GetStats();
+    QueryStats qs;
+    QueryOptions qo;
+    qo.planner = planner;
+    qo.stats = &qs;
+    std::vector<Hit> hits;
+    ASSERT_TRUE(IsOk(store_->QueryBox({1000, 2000, 0}, {30000, 41000, 0}, qo, &hits)));
+    ASSERT_TRUE(IsOk(store_->QueryRadius({50000, 9000, 0}, 7000, qo, &hits)));
+    const SpatialStats after = store_->GetStats();
+    EXPECT_EQ(qs.hits, hits.size());
+    EXPECT_GT(qs.hits, 0u);
+    EXPECT_EQ(qs.seeks, after.seeks - before.seeks);
+    EXPECT_EQ(qs.entries_examined, after.entries_examined - before.entries_examined);
+    EXPECT_EQ(qs.entities_filtered, after.entities_filtered - before.entities_filtered);
+    EXPECT_EQ(qs.hits, after.hits - before.hits);
+    EXPECT_EQ(qs.entries_examined, qs.hits + qs.entities_filtered);
+  }
+}
+
 TEST_F(SpatialStoreTest, StoreOfAnotherLayoutVersionIsRefused) {
   ASSERT_NO_FATAL_FAILURE(Open(MemOptions()));
   std::string world;

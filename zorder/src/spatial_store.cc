@@ -761,6 +761,12 @@ Status SpatialStore::ScanBox(const glm::dvec3& min, const glm::dvec3& max, const
   examined_.fetch_add(visitor.examined, std::memory_order_relaxed);
   filtered_.fetch_add(visitor.filtered, std::memory_order_relaxed);
   hits_.fetch_add(visitor.hits, std::memory_order_relaxed);
+  if (qo.stats != nullptr) {
+    qo.stats->seeks += visitor.seeks;
+    qo.stats->entries_examined += visitor.examined;
+    qo.stats->entities_filtered += visitor.filtered;
+    qo.stats->hits += visitor.hits;
+  }
   if (s.ok()) s = visitor.status();
   return s;
 }

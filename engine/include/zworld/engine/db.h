@@ -62,23 +62,23 @@ struct ScanOptions {
 
 // Counters since Open (GetStats), also printed by GetProperty("zworld.stats").
 struct DBStats {
-  uint64_t writes = 0;              // DB::Write calls (Put and Delete are one write each)
-  uint64_t write_groups = 0;        // WAL appends (several writes may share one: group commit)
+  uint64_t writes = 0;        // DB::Write calls (Put and Delete are one write each)
+  uint64_t write_groups = 0;  // WAL appends (several writes may share one: group commit)
   uint64_t wal_syncs = 0;
-  uint64_t bytes_written = 0;       // user bytes in WriteBatches
+  uint64_t bytes_written = 0;  // user bytes in WriteBatches
   uint64_t gets = 0;
   uint64_t flushes = 0;
   uint64_t compactions = 0;
   uint64_t compaction_bytes_read = 0;
   uint64_t compaction_bytes_written = 0;
-  uint64_t stall_micros = 0;        // time writers waited because L0 or memtables were full
-  uint64_t slowdown_writes = 0;     // writes delayed by 1 ms because L0 was deep
-  uint64_t stopped_writes = 0;      // writes that waited for compaction or flush
+  uint64_t stall_micros = 0;     // time writers waited because L0 or memtables were full
+  uint64_t slowdown_writes = 0;  // writes delayed by 1 ms because L0 was deep
+  uint64_t stopped_writes = 0;   // writes that waited for compaction or flush
   uint64_t block_cache_hits = 0;
   uint64_t block_cache_misses = 0;
-  uint64_t bloom_useful = 0;        // Gets that a bloom filter answered without a block read
-  uint64_t scan_blocks_read = 0;    // data blocks visited by Scan
-  uint64_t scan_blocks_skipped = 0; // data blocks Scan skipped through ScanOptions::block_filter
+  uint64_t bloom_useful = 0;         // Gets that a bloom filter answered without a block read
+  uint64_t scan_blocks_read = 0;     // data blocks visited by Scan
+  uint64_t scan_blocks_skipped = 0;  // data blocks Scan skipped through ScanOptions::block_filter
   uint64_t files_per_level[8] = {};
   uint64_t bytes_per_level[8] = {};
 };
@@ -130,8 +130,10 @@ class DB {
   virtual bool GetProperty(const Slice& name, std::string* value) = 0;
   virtual DBStats GetStats() = 0;
 
-  // Waits for background work, syncs the WAL and releases the LOCK. Returns the first error
-  // met while closing; the DB is closed regardless, and later calls return Aborted.
+  // Flushes the memtable (Options::flush_on_close), waits for background work, syncs the WAL
+  // and releases the LOCK. Returns the first error met while closing; the DB is closed
+  // regardless (what a failed flush left in the WAL is recovered at the next Open), and later
+  // calls return Aborted.
   virtual Status Close() = 0;
 };
 

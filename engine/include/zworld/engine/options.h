@@ -31,6 +31,9 @@ struct Options {
 
   // Bytes of the active memtable before it is frozen and flushed. Default: 64 MiB.
   size_t write_buffer_size = 64u << 20;
+  // Close flushes the memtable first, so the folder keeps no write-ahead log to replay: a
+  // smaller folder and a faster next Open, for the time of one flush at Close. Default: true.
+  bool flush_on_close = true;
   // Frozen memtables waiting for flush before writes stall. Default: 2.
   int max_immutable_memtables = 2;
 

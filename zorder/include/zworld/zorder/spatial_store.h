@@ -91,6 +91,14 @@ struct Hit {
   uint64_t version = 0;
 };
 
+// What one query did (QueryOptions::stats); the same counters as SpatialStats.
+struct QueryStats {
+  uint64_t seeks = 0;
+  uint64_t entries_examined = 0;
+  uint64_t entities_filtered = 0;
+  uint64_t hits = 0;
+};
+
 struct QueryOptions {
   // Only entities of this kind. Default: all kinds.
   std::optional<uint32_t> kind;
@@ -101,6 +109,10 @@ struct QueryOptions {
   const engine::Snapshot* snapshot = nullptr;
   // Overrides SpatialOptions::planner for this query.
   std::optional<Planner> planner;
+  // If set, the query adds its own counters here (cheaper than GetStats around the query,
+  // and exact when other threads query too). A nearest query adds those of every box it
+  // searched.
+  QueryStats* stats = nullptr;
 };
 
 // A group of entity changes applied atomically (a game tick).
