@@ -11,6 +11,7 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "dbformat.h"
+#include "support/test_util.h"
 #include "table.h"
 #include "table_builder.h"
 #include "zworld/engine/env.h"
@@ -18,32 +19,8 @@
 namespace zworld::engine {
 namespace {
 
-class StringSink final : public WritableFile {
- public:
-  Status Append(const Slice& data) override {
-    contents.append(data.data(), data.size());
-    return Status::OK();
-  }
-  Status Close() override { return Status::OK(); }
-  Status Flush() override { return Status::OK(); }
-  Status Sync() override { return Status::OK(); }
-  std::string contents;
-};
-
-class StringSource final : public RandomAccessFile {
- public:
-  explicit StringSource(const std::string* data) : data_(data) {}
-  Status Read(uint64_t offset, size_t n, Slice* result, char* scratch) const override {
-    if (offset > data_->size()) return Status::IOError("source", "read past end of file");
-    n = std::min<uint64_t>(n, data_->size() - offset);
-    std::memcpy(scratch, data_->data() + offset, n);
-    *result = Slice(scratch, n);
-    return Status::OK();
-  }
-
- private:
-  const std::string* data_;
-};
+using test::StringSink;
+using test::StringSource;
 
 // Lowercase hex of s[offset, offset + n), bytes separated by spaces.
 std::string Hex(const std::string& s, size_t offset, size_t n) {

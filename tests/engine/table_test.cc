@@ -23,49 +23,8 @@
 namespace zworld::engine {
 namespace {
 
-// ---- In-memory files --------------------------------------------------------------------
-
-class StringSink final : public WritableFile {
- public:
-  Status Append(const Slice& data) override {
-    if (fail_appends_) return Status::IOError("sink", "injected append failure");
-    contents.append(data.data(), data.size());
-    return Status::OK();
-  }
-  Status Close() override { return Status::OK(); }
-  Status Flush() override { return Status::OK(); }
-  Status Sync() override { return Status::OK(); }
-
-  std::string contents;
-  bool fail_appends_ = false;
-};
-
-// Serves a string. mapped: results point into the string (like an mmapped file); otherwise
-// they are copied into scratch (like pread). The string is shared with the test, which may
-// change bytes under an open table to model on-disk corruption.
-class StringSource final : public RandomAccessFile {
- public:
-  StringSource(const std::string* data, bool mapped) : data_(data), mapped_(mapped) {}
-  Status Read(uint64_t offset, size_t n, Slice* result, char* scratch) const override {
-    if (offset > data_->size()) {
-      *result = Slice();
-      return Status::IOError("source", "read past end of file");
-    }
-    n = std::min<uint64_t>(n, data_->size() - offset);
-    if (mapped_) {
-      *result = Slice(data_->data() + offset, n);
-    } else {
-      std::memcpy(scratch, data_->data() + offset, n);
-      *result = Slice(scratch, n);
-    }
-    return Status::OK();
-  }
-  bool IsMapped() const override { return mapped_; }
-
- private:
-  const std::string* data_;
-  bool mapped_;
-};
+using test::StringSink;
+using test::StringSource;
 
 // ---- Model ------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -166,6 +167,27 @@ int64_t RecoveryManifestTornBytes(DB* db) {
   std::string v;
   if (!db->GetProperty("zworld.recovery", &v)) return -1;
   return SumAfter(v, "manifest_torn_tail_bytes=");
+}
+
+Status StringSink::Append(const Slice& data) {
+  if (fail_appends_) return Status::IOError("sink", "injected append failure");
+  contents.append(data.data(), data.size());
+  return Status::OK();
+}
+
+Status StringSource::Read(uint64_t offset, size_t n, Slice* result, char* scratch) const {
+  if (offset > data_->size()) {
+    *result = Slice();
+    return Status::IOError("source", "read past end of file");
+  }
+  n = std::min<uint64_t>(n, data_->size() - offset);
+  if (mapped_) {
+    *result = Slice(data_->data() + offset, n);
+  } else {
+    std::memcpy(scratch, data_->data() + offset, n);
+    *result = Slice(scratch, n);
+  }
+  return Status::OK();
 }
 
 }  // namespace zworld::engine::test

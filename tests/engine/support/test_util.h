@@ -83,4 +83,31 @@ int64_t RecoveryDroppedBytes(DB* db);
 // The bytes of a torn MANIFEST tail the last Open dropped, or -1 if not reported.
 int64_t RecoveryManifestTornBytes(DB* db);
 
+// A WritableFile appending to a string; fail_appends makes every Append an IOError.
+class StringSink final : public WritableFile {
+ public:
+  Status Append(const Slice& data) override;
+  Status Close() override { return Status::OK(); }
+  Status Flush() override { return Status::OK(); }
+  Status Sync() override { return Status::OK(); }
+
+  std::string contents;
+  bool fail_appends_ = false;
+};
+
+// A RandomAccessFile serving a string. mapped: results point into the string (like an
+// mmapped file); otherwise they are copied into scratch (like pread). The string is shared
+// with the test, which may change bytes under an open table to model on-disk corruption.
+class StringSource final : public RandomAccessFile {
+ public:
+  explicit StringSource(const std::string* data, bool mapped = false)
+      : data_(data), mapped_(mapped) {}
+  Status Read(uint64_t offset, size_t n, Slice* result, char* scratch) const override;
+  bool IsMapped() const override { return mapped_; }
+
+ private:
+  const std::string* data_;
+  bool mapped_;
+};
+
 }  // namespace zworld::engine::test
