@@ -115,11 +115,18 @@ void MemTable::Unref() {
 
 size_t MemTable::ApproximateMemoryUsage() const { return arena_.MemoryUsage(); }
 
-void MemTable::Add(SequenceNumber seq, ValueType type, const Slice& user_key, const Slice& value) {
+namespace {
+
+// The memtable entry of one write: varint32 internal key length, internal key, varint32
+// value length, value (empty for a deletion). Allocates it with allocate(length) and
+// returns it.
+template <typename Allocate>
+char* EncodeEntry(SequenceNumber seq, ValueType type, const Slice& user_key, const Slice& value,
+                  Allocate allocate) {
   const Slice v = type == kTypeDeletion ? Slice() : value;
   const size_t ikey_len = user_key.size() + kTagSize;
   const size_t entry_len = VarintLength(ikey_len) + ikey_len + VarintLength(v.size()) + v.size();
-  char* buf = table_.AllocateKey(entry_len);
+  char* buf = allocate(entry_len);
   char* p = EncodeVarint32(buf, static_cast<uint32_t>(ikey_len));
   std::memcpy(p, user_key.data(), user_key.size());
   p += user_key.size();
@@ -128,8 +135,50 @@ void MemTable::Add(SequenceNumber seq, ValueType type, const Slice& user_key, co
   p = EncodeVarint32(p, static_cast<uint32_t>(v.size()));
   if (!v.empty()) std::memcpy(p, v.data(), v.size());
   assert(p + v.size() == buf + entry_len);
-  table_.Insert(buf);
+  return buf;
+}
+
+}  // namespace
+
+void MemTable::Add(SequenceNumber seq, ValueType type, const Slice& user_key, const Slice& value) {
+  char* entry =
+      EncodeEntry(seq, type, user_key, value, [this](size_t n) { return table_.AllocateKey(n); });
+  table_.Insert(entry);
   num_entries_.store(num_entries_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+MemTable::BulkInserter::BulkInserter(MemTable* mem, size_t expected_entries) : mem_(mem) {
+  pending_.reserve(expected_entries);
+}
+
+void MemTable::BulkInserter::Add(SequenceNumber seq, ValueType type, const Slice& user_key,
+                                 const Slice& value) {
+  Pending& pending = pending_.emplace_back();
+  EncodeEntry(seq, type, user_key, value,
+              [&](size_t n) { return mem_->table_.AllocatePending(n, &pending.node); });
+  char padded[16] = {};
+  std::memcpy(padded, user_key.data(), std::min<size_t>(16, user_key.size()));
+  pending.prefix[0] = DecodeBigEndian64(padded);
+  pending.prefix[1] = DecodeBigEndian64(padded + 8);
+}
+
+void MemTable::BulkInserter::Finish() {
+  // Sort by the 16-byte prefix, which orders user keys bytewise except among keys that
+  // share it (or are shorter than 16 bytes and equal up to the padding): those fall back to
+  // the full internal-key comparison.
+  const KeyComparator cmp;
+  std::sort(pending_.begin(), pending_.end(), [&cmp](const Pending& a, const Pending& b) {
+    if (a.prefix[0] != b.prefix[0]) return a.prefix[0] < b.prefix[0];
+    if (a.prefix[1] != b.prefix[1]) return a.prefix[1] < b.prefix[1];
+    return cmp(Table::PendingKey(a.node), Table::PendingKey(b.node)) < 0;
+  });
+  std::vector<Table::PendingNode> nodes;
+  nodes.reserve(pending_.size());
+  for (const Pending& p : pending_) nodes.push_back(p.node);
+  mem_->table_.InsertPending(nodes.data(), nodes.size());
+  mem_->num_entries_.store(mem_->num_entries_.load(std::memory_order_relaxed) + nodes.size(),
+                           std::memory_order_relaxed);
+  pending_.clear();
 }
 
 LookupResult MemTable::Get(const LookupKey& key, std::string* value) const {

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "arena.h"
 #include "dbformat.h"
@@ -69,6 +70,28 @@ class MemTable {
     int operator()(const char* a, const char* b) const;
   };
   using Table = SkipList<const char*, KeyComparator>;
+
+  // Adds many entries at once, for a large WriteBatch: Add encodes each entry, Finish sorts
+  // them by internal key and links them into the skiplist in that order, each search
+  // starting where the previous one ended (SkipList::InsertPending). The entries become
+  // visible to readers during Finish, like a series of Add calls (the DB publishes the
+  // batch's sequence numbers only afterwards). One writer at a time, as for Add.
+  class BulkInserter {
+   public:
+    explicit BulkInserter(MemTable* mem, size_t expected_entries);
+    void Add(SequenceNumber seq, ValueType type, const Slice& user_key, const Slice& value);
+    void Finish();
+
+   private:
+    struct Pending {
+      uint64_t prefix[2];  // the user key's first 16 bytes, big-endian, zero-padded
+      Table::PendingNode node;
+    };
+    MemTable* const mem_;
+    std::vector<Pending> pending_;
+  };
+  // Below this many entries a batch is inserted entry by entry.
+  static constexpr size_t kBulkInsertMinEntries = 64;
 
  private:
   ~MemTable();  // only through Unref

@@ -116,6 +116,18 @@ Status WriteBatchInternal::SetContents(WriteBatch* b, const Slice& contents) {
 
 Status WriteBatchInternal::InsertInto(const WriteBatch* b, MemTable* mem) {
   SequenceNumber seq = Sequence(b);
+  if (Count(b) >= MemTable::kBulkInsertMinEntries) {
+    MemTable::BulkInserter inserter(mem, Count(b));
+    Status s = ParseBatch(
+        b->rep_,
+        [&inserter, &seq](const Slice& k, const Slice& v) {
+          inserter.Add(seq++, kTypeValue, k, v);
+        },
+        [&inserter, &seq](const Slice& k) { inserter.Add(seq++, kTypeDeletion, k, Slice()); });
+    // Entries parsed before a malformed record are inserted, as in the entry-by-entry path.
+    inserter.Finish();
+    return s;
+  }
   return ParseBatch(
       b->rep_, [mem, &seq](const Slice& k, const Slice& v) { mem->Add(seq++, kTypeValue, k, v); },
       [mem, &seq](const Slice& k) { mem->Add(seq++, kTypeDeletion, k, Slice()); });

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -144,20 +146,51 @@ TEST_F(MemTableTest, MemoryUsageGrowsWithEntries) {
 }
 
 // Random operations checked against a model of every version.
-TEST_F(MemTableTest, MatchesModelAtRandomSequences) {
+// Random versions of random keys, added entry by entry or (bulk) in batches of random sizes
+// through a BulkInserter (so a batch may hold several versions of one key), checked against
+// a model with Get at random sequences and a full iteration.
+void MatchesModelAtRandomSequences(MemTable* mem_, bool bulk) {
   const uint64_t seed = test::TestSeed();
   SCOPED_TRACE(test::SeedTrace(seed));
   test::Random rnd(seed);
+  auto Get = [mem_](const std::string& user_key, SequenceNumber seq) {
+    std::string value;
+    LookupKey lk(user_key, seq);
+    switch (mem_->Get(lk, &value)) {
+      case LookupResult::kFound:
+        return "V:" + value;
+      case LookupResult::kDeleted:
+        return std::string("DELETED");
+      case LookupResult::kAbsent:
+        break;
+    }
+    return std::string("ABSENT");
+  };
   // user key -> (seq -> value or nullopt for deletion)
   std::map<std::string, std::map<SequenceNumber, std::pair<bool, std::string>>> model;
   const SequenceNumber kOps = 5000;
+  std::unique_ptr<MemTable::BulkInserter> batch;
+  size_t batch_left = 0;
   for (SequenceNumber seq = 1; seq <= kOps; seq++) {
     std::string key = test::RandomKey(&rnd, 300, true);
     bool del = rnd.OneIn(4);
     std::string value = del ? "" : test::RandomValue(&rnd, std::to_string(seq));
-    mem_->Add(seq, del ? kTypeDeletion : kTypeValue, key, value);
+    if (bulk && batch == nullptr) {
+      batch_left = 1 + rnd.Uniform(rnd.OneIn(3) ? 2000 : 100);
+      batch = std::make_unique<MemTable::BulkInserter>(mem_, batch_left);
+    }
+    if (batch != nullptr) {
+      batch->Add(seq, del ? kTypeDeletion : kTypeValue, key, value);
+      if (--batch_left == 0 || seq == kOps) {
+        batch->Finish();
+        batch.reset();
+      }
+    } else {
+      mem_->Add(seq, del ? kTypeDeletion : kTypeValue, key, value);
+    }
     model[key][seq] = {!del, value};
   }
+  EXPECT_EQ(mem_->NumEntries(), kOps);
   for (int i = 0; i < 3000; i++) {
     std::string key = test::RandomKey(&rnd, 320, true);
     SequenceNumber at = rnd.Range(0, kOps + 1);
@@ -190,6 +223,12 @@ TEST_F(MemTableTest, MatchesModelAtRandomSequences) {
   }
   EXPECT_FALSE(it->Valid());
   EXPECT_EQ(n, kOps);
+}
+
+TEST_F(MemTableTest, MatchesModelAtRandomSequences) { MatchesModelAtRandomSequences(mem_, false); }
+
+TEST_F(MemTableTest, BulkInserterMatchesModelAtRandomSequences) {
+  MatchesModelAtRandomSequences(mem_, true);
 }
 
 TEST_F(MemTableTest, ScanSourceReturnsBlocksInOrder) {
@@ -256,7 +295,9 @@ TEST_F(MemTableTest, ScanSourceReturnsBlocksInOrder) {
 }
 
 // Readers (Get, scan sources, the size getters) run while the single writer adds entries.
-TEST_F(MemTableTest, ConcurrentReadersWhileWriting) {
+// Readers look up, seek and scan while a writer adds entries one by one or, with bulk, in
+// batches through a BulkInserter (published after each batch).
+void ConcurrentReadersWhileWriting(MemTable* mem_, bool bulk) {
   const int kKeys = test::UnderSanitizer() ? 20000 : 60000;
   // Keys are inserted in a scattered order so new nodes land all over the list.
   std::vector<int> order(kKeys);
@@ -295,15 +336,33 @@ TEST_F(MemTableTest, ConcurrentReadersWhileWriting) {
     }
   };
   std::thread r1(reader, 1), r2(reader, 2);
-  for (int j = 0; j < kKeys; j++) {
-    mem_->Add(j + 1, kTypeValue, test::NumberKey(order[j]), std::to_string(order[j]));
-    published.store(j + 1, std::memory_order_release);
+  if (bulk) {
+    const int kBatch = 500;
+    for (int j = 0; j < kKeys; j += kBatch) {
+      MemTable::BulkInserter inserter(mem_, kBatch);
+      for (int k = j; k < std::min(kKeys, j + kBatch); k++) {
+        inserter.Add(k + 1, kTypeValue, test::NumberKey(order[k]), std::to_string(order[k]));
+      }
+      inserter.Finish();
+      published.store(std::min(kKeys, j + kBatch), std::memory_order_release);
+    }
+  } else {
+    for (int j = 0; j < kKeys; j++) {
+      mem_->Add(j + 1, kTypeValue, test::NumberKey(order[j]), std::to_string(order[j]));
+      published.store(j + 1, std::memory_order_release);
+    }
   }
   while (lookups.load() < 100) std::this_thread::yield();
   stop = true;
   r1.join();
   r2.join();
   EXPECT_EQ(errors.load(), 0);
+}
+
+TEST_F(MemTableTest, ConcurrentReadersWhileWriting) { ConcurrentReadersWhileWriting(mem_, false); }
+
+TEST_F(MemTableTest, ConcurrentReadersWhileBulkInserting) {
+  ConcurrentReadersWhileWriting(mem_, true);
 }
 
 TEST(MemTableRefTest, UnrefDeletesAtZero) {
