@@ -170,8 +170,8 @@ Status DBImpl::MakeRoomForWrite(bool force, std::unique_lock<std::mutex>* lock) 
   while (true) {
     if (!bg_error_.ok()) return bg_error_;
     if (shutting_down_.load()) return Status::Aborted("DB is closing");
-    const int l0_files = versions_->NumLevelFiles(0);
-    if (allow_delay && l0_files >= options_.l0_slowdown_writes_trigger) {
+    const int l0_depth = versions_->L0Depth();
+    if (allow_delay && l0_depth >= options_.l0_slowdown_writes_trigger) {
       // Give compaction some of the CPU instead of stopping writes outright later; at most
       // once per write.
       lock->unlock();
@@ -184,12 +184,12 @@ Status DBImpl::MakeRoomForWrite(bool force, std::unique_lock<std::mutex>* lock) 
     }
     if (!force && mem_->ApproximateMemoryUsage() <= options_.write_buffer_size) return Status::OK();
     if (static_cast<int>(imm_.size()) >= options_.max_immutable_memtables ||
-        l0_files >= options_.l0_stop_writes_trigger) {
+        l0_depth >= options_.l0_stop_writes_trigger) {
       if (!counted_stop) {
         counters_.stopped_writes.fetch_add(1, std::memory_order_relaxed);
         counted_stop = true;
-        Log(info_log_.get(), "writes stopped: %zu memtables waiting for flush, %d L0 files",
-            imm_.size(), l0_files);
+        Log(info_log_.get(), "writes stopped: %zu memtables waiting for flush, L0 depth %d",
+            imm_.size(), l0_depth);
       }
       uint64_t start = options_.env->NowMicros();
       bg_cv_.wait(*lock);
@@ -572,6 +572,11 @@ bool DBImpl::GetProperty(const Slice& name, std::string* value) {
   }
   if (n == "stats") {
     *value = StatsString();
+    return true;
+  }
+  if (n == "l0-depth") {
+    std::lock_guard<std::mutex> l(mu_);
+    *value = std::to_string(versions_->L0Depth());
     return true;
   }
   if (n == "sstables") {

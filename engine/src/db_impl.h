@@ -31,6 +31,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -158,16 +159,19 @@ class DBImpl final : public DB {
   void CompactionThread();
   // Flushes imm_.front(). mu_ held (released while writing the table).
   void FlushFrontImmutable(std::unique_lock<std::mutex>* lock);
-  // Writes mem to a new L0 table and adds it to edit (nothing for an empty memtable). The
-  // table's number, *table_number, stays in pending_outputs_ until the caller erases it
-  // (after the edit is applied). If carry is non-null, collects the newest live entries the
-  // access policy keeps resident (single-entry batches with their original sequence). mu_
-  // held (lock may be null during Open); released while writing.
+  // Writes mem to new L0 tables (several where Options::table_partitioner cuts) and adds
+  // them to edit (nothing for an empty memtable). The tables' numbers, *table_numbers, stay
+  // in pending_outputs_ until the caller erases them (after the edit is applied). If carry is
+  // non-null, collects the newest live entries the access policy keeps resident
+  // (single-entry batches with their original sequence). mu_ held (lock may be null during
+  // Open); released while writing.
   Status WriteLevel0Table(MemTable* mem, VersionEdit* edit, std::vector<WriteBatch>* carry,
-                          std::unique_lock<std::mutex>* lock, uint64_t* table_number);
-  // Writes mem's entries to table meta->number; sets meta's size and key range (size 0 for
-  // an empty memtable). Called without mu_.
-  Status BuildTable(MemTable* mem, FileMetaData* meta, std::vector<WriteBatch>* carry);
+                          std::unique_lock<std::mutex>* lock, std::vector<uint64_t>* table_numbers);
+  // Writes mem's entries to new tables, numbered by new_file_number(), appending each one's
+  // metadata to *metas (none for an empty memtable). On error no table is left behind.
+  // Called without mu_.
+  Status BuildTables(MemTable* mem, const std::function<uint64_t()>& new_file_number,
+                     std::vector<FileMetaData>* metas, std::vector<WriteBatch>* carry);
   void BackgroundCompaction(std::unique_lock<std::mutex>* lock);
   struct CompactionState;
   Status DoCompactionWork(CompactionState* compact, std::unique_lock<std::mutex>* lock);

@@ -24,85 +24,123 @@ void DBImpl::FlushThread() {
   }
 }
 
-Status DBImpl::BuildTable(MemTable* mem, FileMetaData* meta, std::vector<WriteBatch>* carry) {
-  meta->file_size = 0;
+Status DBImpl::BuildTables(MemTable* mem, const std::function<uint64_t()>& new_file_number,
+                           std::vector<FileMetaData>* metas, std::vector<WriteBatch>* carry) {
   std::unique_ptr<Iterator> iter = mem->NewIterator();
   iter->SeekToFirst();
   if (!iter->Valid()) return Status::OK();
 
-  const std::string fname = TableFileName(dbname_, meta->number);
-  std::unique_ptr<WritableFile> file;
-  Status s = options_.env->NewWritableFile(fname, &file);
-  if (!s.ok()) return s;
   AccessPolicy* policy = carry != nullptr ? options_.access_policy.get() : nullptr;
-  TableBuilder builder(options_, file.get(), fname.substr(dbname_.size() + 1));
-  meta->smallest.DecodeFrom(iter->key());
+  const TablePartitioner* partitioner = options_.table_partitioner.get();
+  std::unique_ptr<WritableFile> file;
+  std::unique_ptr<TableBuilder> builder;
+  std::string fname;
+  Slice last_ikey;  // memtable memory: stable while mem is referenced
+  Status s;
+
+  // Ends the table being built: writes its index and footer, syncs it, and reads it back once
+  // (a table that does not open must not enter the MANIFEST).
+  auto finish = [&]() -> Status {
+    FileMetaData& meta = metas->back();
+    meta.largest.DecodeFrom(last_ikey);
+    Status fs = builder->Finish();
+    if (fs.ok()) fs = file->Sync();
+    Status c = file->Close();
+    if (fs.ok()) fs = c;
+    if (fs.ok()) {
+      meta.file_size = builder->FileSize();
+      std::shared_ptr<Table> table;
+      fs = table_cache_->FindTable(meta.number, meta.file_size, &table);
+    }
+    builder.reset();
+    file.reset();
+    return fs;
+  };
+
   Slice prev_user_key;
   bool first = true;
   for (; iter->Valid(); iter->Next()) {
-    Slice ikey = iter->key();
-    builder.Add(ikey, iter->value());
-    if (policy != nullptr) {
-      // The first entry of a user key is its newest version.
-      Slice user_key = ExtractUserKey(ikey);
-      if (first || user_key != prev_user_key) {
-        ParsedInternalKey parsed;
-        if (ParseInternalKey(ikey, &parsed) && parsed.type == kTypeValue &&
-            policy->KeepResident(user_key)) {
-          WriteBatch b;
-          b.Put(user_key, iter->value());
-          WriteBatchInternal::SetSequence(&b, parsed.sequence);
-          carry->push_back(std::move(b));
-        }
-        prev_user_key = user_key;  // memtable memory: stable while mem is referenced
-        first = false;
+    const Slice ikey = iter->key();
+    const Slice user_key = ExtractUserKey(ikey);
+    const bool new_user_key = first || user_key != prev_user_key;
+    if (builder != nullptr && new_user_key && partitioner != nullptr &&
+        partitioner->ShouldCut(prev_user_key, user_key)) {
+      s = finish();
+      if (!s.ok()) break;
+    }
+    if (builder == nullptr) {
+      FileMetaData& meta = metas->emplace_back();
+      meta.number = new_file_number();
+      fname = TableFileName(dbname_, meta.number);
+      s = options_.env->NewWritableFile(fname, &file);
+      if (!s.ok()) break;
+      builder =
+          std::make_unique<TableBuilder>(options_, file.get(), fname.substr(dbname_.size() + 1));
+      meta.smallest.DecodeFrom(ikey);
+    }
+    builder->Add(ikey, iter->value());
+    last_ikey = ikey;
+    // The first entry of a user key is its newest version.
+    if (policy != nullptr && new_user_key) {
+      ParsedInternalKey parsed;
+      if (ParseInternalKey(ikey, &parsed) && parsed.type == kTypeValue &&
+          policy->KeepResident(user_key)) {
+        WriteBatch b;
+        b.Put(user_key, iter->value());
+        WriteBatchInternal::SetSequence(&b, parsed.sequence);
+        carry->push_back(std::move(b));
       }
     }
-    if (!builder.status().ok()) break;
+    prev_user_key = user_key;
+    first = false;
+    if (!builder->status().ok()) {
+      s = builder->status();
+      break;
+    }
   }
-  // The iterator is positioned past the end now; take the last key from the builder's view.
-  s = builder.status();
-  if (s.ok()) {
-    iter->SeekToLast();
-    meta->largest.DecodeFrom(iter->key());
-    s = builder.Finish();
-  } else {
-    builder.Abandon();
-  }
-  if (s.ok()) s = file->Sync();
-  Status c = file->Close();
-  if (s.ok()) s = c;
-  if (s.ok()) {
-    meta->file_size = builder.FileSize();
-    // Read it back once: a table that does not open must not enter the MANIFEST.
-    std::shared_ptr<Table> table;
-    s = table_cache_->FindTable(meta->number, meta->file_size, &table);
-  }
+  if (s.ok() && builder != nullptr) s = finish();
   if (!s.ok()) {
-    meta->file_size = 0;
-    options_.env->RemoveFile(fname);
+    if (builder != nullptr) builder->Abandon();
+    builder.reset();
+    if (file != nullptr) (void)file->Close();
+    for (const FileMetaData& meta : *metas) {
+      options_.env->RemoveFile(TableFileName(dbname_, meta.number));
+    }
+    metas->clear();
   }
   return s;
 }
 
 Status DBImpl::WriteLevel0Table(MemTable* mem, VersionEdit* edit, std::vector<WriteBatch>* carry,
-                                std::unique_lock<std::mutex>* lock, uint64_t* table_number) {
+                                std::unique_lock<std::mutex>* lock,
+                                std::vector<uint64_t>* table_numbers) {
   const uint64_t start = options_.env->NowMicros();
-  FileMetaData meta;
-  meta.number = versions_->NewFileNumber();
-  pending_outputs_.insert(meta.number);
-  *table_number = meta.number;
+  std::vector<FileMetaData> metas;
+  // Called while building, without mu_: takes it for the number and its pending mark.
+  auto new_file_number = [&]() {
+    if (lock != nullptr) lock->lock();
+    const uint64_t number = versions_->NewFileNumber();
+    pending_outputs_.insert(number);
+    if (lock != nullptr) lock->unlock();
+    table_numbers->push_back(number);
+    return number;
+  };
   if (lock != nullptr) lock->unlock();
-  Status s = BuildTable(mem, &meta, carry);
-  // The new table's name must be durable before a MANIFEST edit names it.
-  if (s.ok() && meta.file_size > 0) s = options_.env->SyncDir(dbname_);
+  Status s = BuildTables(mem, new_file_number, &metas, carry);
+  // The new tables' names must be durable before a MANIFEST edit names them.
+  if (s.ok() && !metas.empty()) s = options_.env->SyncDir(dbname_);
   if (lock != nullptr) lock->lock();
+  uint64_t bytes = 0;
+  for (const FileMetaData& meta : metas) bytes += meta.file_size;
   Log(info_log_.get(),
-      "flush: %" PRIu64 " entries to table %06" PRIu64 ", %" PRIu64 " bytes, %" PRIu64 " us: %s",
-      mem->NumEntries(), meta.number, meta.file_size, options_.env->NowMicros() - start,
-      s.ToString().c_str());
-  if (s.ok() && meta.file_size > 0) {
-    edit->AddFile(0, meta.number, meta.file_size, meta.smallest, meta.largest);
+      "flush: %" PRIu64 " entries to %zu table(s) from %06" PRIu64 ", %" PRIu64 " bytes, %" PRIu64
+      " us: %s",
+      mem->NumEntries(), metas.size(), metas.empty() ? uint64_t{0} : metas.front().number, bytes,
+      options_.env->NowMicros() - start, s.ToString().c_str());
+  if (s.ok()) {
+    for (const FileMetaData& meta : metas) {
+      edit->AddFile(0, meta.number, meta.file_size, meta.smallest, meta.largest);
+    }
   }
   return s;
 }
@@ -111,16 +149,16 @@ void DBImpl::FlushFrontImmutable(std::unique_lock<std::mutex>* lock) {
   const Immutable front = imm_.front();
   VersionEdit edit;
   std::vector<WriteBatch> carry;
-  // The new table stays pending (never deleted) until the edit that names it is applied.
-  uint64_t table_number = 0;
+  // The new tables stay pending (never deleted) until the edit that names them is applied.
+  std::vector<uint64_t> table_numbers;
   Status s = WriteLevel0Table(front.mem, &edit, options_.access_policy ? &carry : nullptr, lock,
-                              &table_number);
+                              &table_numbers);
   if (s.ok()) {
     // The oldest WAL still needed is the one of the next frozen memtable, or the live one.
     edit.SetLogNumber(imm_.size() > 1 ? imm_[1].log_number : logfile_number_);
     s = versions_->LogAndApply(&edit, lock);
   }
-  pending_outputs_.erase(table_number);
+  for (uint64_t number : table_numbers) pending_outputs_.erase(number);
   if (!s.ok()) {
     RecordBackgroundError(s);
     return;
@@ -324,6 +362,7 @@ Status DBImpl::DoCompactionWork(CompactionState* compact, std::unique_lock<std::
   bool has_current_user_key = false;
   SequenceNumber last_sequence_for_key = kMaxSequenceNumber;
   std::string zeroed_key;  // an output key whose sequence was zeroed
+  const TablePartitioner* partitioner = options_.table_partitioner.get();
   input->SeekToFirst();
   while (input->Valid()) {
     const Slice key = input->key();
@@ -334,9 +373,13 @@ Status DBImpl::DoCompactionWork(CompactionState* compact, std::unique_lock<std::
     }
     const bool new_user_key = !has_current_user_key || ikey.user_key != Slice(current_user_key);
     if (new_user_key) {
-      // Outputs end only between user keys, so a level never splits one user key.
+      // Outputs end only between user keys, so a level never splits one user key; and where
+      // the partitioner says, so no output spans two partitions.
       if (compact->builder != nullptr &&
-          (c->ShouldStopBefore(key) || compact->builder->FileSize() >= c->MaxOutputFileSize())) {
+          (c->ShouldStopBefore(key) || compact->builder->FileSize() >= c->MaxOutputFileSize() ||
+           (partitioner != nullptr &&
+            partitioner->ShouldCut(compact->current_output()->largest.user_key(),
+                                   ikey.user_key)))) {
         s = FinishCompactionOutput(compact, input.get());
         if (!s.ok()) break;
       }

@@ -245,8 +245,8 @@ Status DBImpl::RecoverLogFile(uint64_t log_number, SequenceNumber* max_sequence,
   MemTable* mem = nullptr;
   uint64_t records = 0;
   auto flush_mem = [&]() -> Status {
-    uint64_t table_number;
-    Status fs = WriteLevel0Table(mem, edit, nullptr, nullptr, &table_number);
+    std::vector<uint64_t> table_numbers;
+    Status fs = WriteLevel0Table(mem, edit, nullptr, nullptr, &table_numbers);
     mem->Unref();
     mem = nullptr;
     return fs;

@@ -322,14 +322,44 @@ uint64_t VersionSet::MaxBytesForLevel(int level) const {
   return bytes;
 }
 
+namespace {
+
+// The most files of one level (L0) whose closed user-key ranges share a key: a sweep over
+// the range ends, starts before ends at equal keys.
+int OverlapDepth(const std::vector<FilePtr>& files) {
+  std::vector<std::pair<Slice, int>> ends;  // (user key, +1 start / -1 end)
+  ends.reserve(2 * files.size());
+  for (const FilePtr& f : files) {
+    ends.emplace_back(f->smallest.user_key(), +1);
+    ends.emplace_back(f->largest.user_key(), -1);
+  }
+  std::sort(ends.begin(), ends.end(), [](const auto& a, const auto& b) {
+    const int r = a.first.compare(b.first);
+    return r != 0 ? r < 0 : a.second > b.second;
+  });
+  int depth = 0, best = 0;
+  for (const auto& e : ends) {
+    depth += e.second;
+    best = std::max(best, depth);
+  }
+  return best;
+}
+
+}  // namespace
+
 void VersionSet::Finalize(Version* v) const {
   int best_level = -1;
   double best_score = -1;
+  v->l0_depth_ = OverlapDepth(v->files_[0]);
   for (int level = 0; level < num_levels_ - 1; ++level) {
     double score;
     if (level == 0) {
-      // Counted in files, not bytes: every L0 file is one more place each read must look.
-      score = static_cast<double>(v->files_[0].size()) / options_->l0_compaction_trigger;
+      // Counted in files, not bytes: every L0 file that holds a key is one more place a read
+      // of it must look. Files a partitioner keeps apart do not add up; their number alone
+      // triggers a compaction only when it is far past the stop trigger.
+      score = std::max(
+          static_cast<double>(v->l0_depth_) / options_->l0_compaction_trigger,
+          static_cast<double>(v->files_[0].size()) / (4.0 * options_->l0_stop_writes_trigger));
     } else {
       score =
           static_cast<double>(v->NumBytes(level)) / static_cast<double>(MaxBytesForLevel(level));

@@ -81,6 +81,9 @@ class Version {
                             std::vector<FilePtr>* inputs) const;
 
   int NumFiles(int level) const { return static_cast<int>(files_[level].size()); }
+  // The most L0 files whose key ranges hold one same user key: the L0 files a read may have
+  // to look in. Equals the L0 file count when every L0 file spans the same keys.
+  int L0Depth() const { return l0_depth_; }
   uint64_t NumBytes(int level) const;
   const std::vector<FilePtr>& files(int level) const { return files_[level]; }
   int num_levels() const { return num_levels_; }
@@ -107,6 +110,7 @@ class Version {
   // Computed when the Version is built.
   double compaction_score_ = -1;
   int compaction_level_ = -1;
+  int l0_depth_ = 0;
 };
 
 class VersionSet {
@@ -154,6 +158,7 @@ class VersionSet {
   void SetLastSequence(SequenceNumber s) { last_sequence_.store(s, std::memory_order_release); }
 
   int NumLevelFiles(int level) const { return current_->NumFiles(level); }
+  int L0Depth() const { return current_->L0Depth(); }
   uint64_t NumLevelBytes(int level) const { return current_->NumBytes(level); }
 
   // True if the current Version has a level whose score calls for a compaction.

@@ -152,4 +152,17 @@ double Random::Gaussian() {
   return (sum - 3.0) * std::sqrt(2.0);  // the variance of 6 uniforms is 1/2
 }
 
+std::vector<std::pair<std::string, std::string>> TableKeyRanges(const std::string& sstables) {
+  std::vector<std::pair<std::string, std::string>> ranges;
+  for (size_t pos = 0; pos < sstables.size();) {
+    const size_t end = std::min(sstables.find('\n', pos), sstables.size());
+    const std::string line = sstables.substr(pos, end - pos);
+    pos = end + 1;
+    const size_t lo = line.find('['), mid = line.find(" .. "), hi = line.rfind(']');
+    if (lo == std::string::npos || mid == std::string::npos || hi == std::string::npos) continue;
+    ranges.emplace_back(line.substr(lo + 1, mid - lo - 1), line.substr(mid + 4, hi - mid - 4));
+  }
+  return ranges;
+}
+
 }  // namespace zworld::test

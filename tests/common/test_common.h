@@ -14,6 +14,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace zworld::test {
 
@@ -50,6 +52,10 @@ std::string SeedTrace(uint64_t seed);
 
 // True in AddressSanitizer or ThreadSanitizer builds, where tests scale their work down.
 bool UnderSanitizer();
+
+// The key range of each table listed by GetProperty("zworld.sstables"), as printed there
+// (printable bytes as themselves): (smallest, largest) per line, file order.
+std::vector<std::pair<std::string, std::string>> TableKeyRanges(const std::string& sstables);
 
 // A small, fast, seeded pseudo-random generator (splitmix64 then xoshiro256**).
 class Random {

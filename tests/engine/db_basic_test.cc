@@ -17,6 +17,7 @@
 #include "support/test_util.h"
 #include "zworld/engine/db.h"
 #include "zworld/engine/env.h"
+#include "zworld/engine/extension.h"
 
 namespace zworld::engine {
 namespace {
@@ -586,6 +587,60 @@ TEST_F(DBBasicTest, CloseFlushesSoNoWalIsLeftToReplay) {
     Open();
     for (int i = 0; i < 100; ++i) EXPECT_EQ(std::string(50, 'x'), Get(NumberKey(i)));
   }
+}
+
+TEST_F(DBBasicTest, PartitionerCutsTablesAndL0TriggersCountDepth) {
+  options_.table_partitioner = NewPrefixTablePartitioner(1);
+  options_.l0_compaction_trigger = 2;
+  options_.l0_slowdown_writes_trigger = 8;
+  options_.l0_stop_writes_trigger = 12;
+  Open();
+  auto depth = [this] {
+    std::string v;
+    EXPECT_TRUE(db_->GetProperty("zworld.l0-depth", &v));
+    return v;
+  };
+  // One flush of three keyspaces: three L0 tables side by side, depth 1.
+  for (int i = 0; i < 200; ++i) {
+    for (char p : {'a', 'b', 'c'}) Put(std::string(1, p) + NumberKey(i), "v1");
+  }
+  ASSERT_TRUE(db_->Flush().ok());
+  ASSERT_TRUE(impl()->TEST_WaitForBackgroundWork().ok());
+  EXPECT_EQ(FilesAt(0), 3);
+  EXPECT_EQ(depth(), "1");
+
+  // Keyspace d appended in key order: each flush's table overlaps no other, so the depth
+  // stays 1 and nothing is compacted although L0 holds more tables than the trigger.
+  for (int f = 0; f < 4; ++f) {
+    for (int i = 0; i < 50; ++i) Put("d" + NumberKey(f * 1000 + i), "d");
+    ASSERT_TRUE(db_->Flush().ok());
+  }
+  ASSERT_TRUE(impl()->TEST_WaitForBackgroundWork().ok());
+  EXPECT_EQ(FilesAt(0), 7);
+  EXPECT_EQ(depth(), "1");
+  EXPECT_EQ(db_->GetStats().compactions, 0u);
+
+  // A second version of keyspace a makes it depth 2: the trigger. Compaction runs until no key
+  // is in two L0 tables.
+  for (int i = 0; i < 200; ++i) Put("a" + NumberKey(i), "v2");
+  ASSERT_TRUE(db_->Flush().ok());
+  ASSERT_TRUE(impl()->TEST_WaitForBackgroundWork().ok());
+  EXPECT_EQ(depth(), "1");
+  EXPECT_GT(db_->GetStats().compactions, 0u);
+
+  // Flushes and compactions alike leave every table within one keyspace.
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  std::string tables;
+  ASSERT_TRUE(db_->GetProperty("zworld.sstables", &tables));
+  const auto ranges = zworld::test::TableKeyRanges(tables);
+  for (const auto& [smallest, largest] : ranges) EXPECT_EQ(smallest[0], largest[0]) << tables;
+  const size_t lines = ranges.size();
+  EXPECT_GE(lines, 4u);
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ("v2", Get("a" + NumberKey(i)));
+    EXPECT_EQ("v1", Get("c" + NumberKey(i)));
+  }
+  EXPECT_EQ("d", Get("d" + NumberKey(3049)));
 }
 
 TEST_F(DBBasicTest, TornWalTailIsCutAndReported) {

@@ -101,6 +101,7 @@ struct ModelConfig {
   uint64_t big_value_one_in = 0;
   uint64_t key_space = 2000;
   int ops = 18000;
+  size_t partition_prefix = 0;  // > 0: a prefix TablePartitioner of that length
 };
 
 ModelConfig Tiny() {
@@ -136,6 +137,16 @@ ModelConfig ZstdParanoid() {
   c.l0_compaction_trigger = 3;
   c.block_size = 1024;
   c.big_value_one_in = 400;
+  return c;
+}
+
+// Tables cut every 100 keys of the NumberKey family (its first 7 bytes), tiny buffers: many
+// small L0 files, some side by side, counted by L0 depth.
+ModelConfig Partitioned() {
+  ModelConfig c = Tiny();
+  c.name = "Partitioned";
+  c.partition_prefix = 7;
+  c.bloom_bits_per_key = 10;
   return c;
 }
 
@@ -372,6 +383,9 @@ class ModelTest : public ::testing::TestWithParam<ModelConfig> {
     if (c.collector) {
       collector_ = std::make_shared<OrderCheckingCollectorFactory>();
       options_.table_collector = collector_;
+    }
+    if (c.partition_prefix > 0) {
+      options_.table_partitioner = NewPrefixTablePartitioner(c.partition_prefix);
     }
   }
 
@@ -877,7 +891,7 @@ TEST_P(ModelTest, RandomOperations) {
 
 INSTANTIATE_TEST_SUITE_P(Configs, ModelTest,
                          ::testing::Values(Tiny(), Default64K(), ZstdParanoid(), OneEntryBlocks(),
-                                           CollectorBloom(), RealEnv()),
+                                           CollectorBloom(), RealEnv(), Partitioned()),
                          ConfigName);
 
 // ---------------------------------------------------------------------------------------------

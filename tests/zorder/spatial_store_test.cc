@@ -20,6 +20,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -903,6 +904,31 @@ TEST_F(SpatialStoreTest, QueryStatsCountWhatTheQueryDid) {
     EXPECT_EQ(qs.entities_filtered, after.entities_filtered - before.entities_filtered);
     EXPECT_EQ(qs.hits, after.hits - before.hits);
     EXPECT_EQ(qs.entries_examined, qs.hits + qs.entities_filtered);
+  }
+}
+
+TEST_F(SpatialStoreTest, EachTableHoldsOneKeyspace) {
+  ASSERT_NO_FATAL_FAILURE(Open(MemOptions()));
+  for (uint64_t id = 0; id < 3000; id++) {
+    const float x = static_cast<float>((id * 7919) % 4096) * 16.0f;
+    ASSERT_TRUE(IsOk(store_->Put(MakeEntity(id, {x, x / 2.0f, 0.0f}, 0, "payload"))));
+  }
+  for (uint64_t id = 0; id < 3000; id += 3) {
+    ASSERT_TRUE(IsOk(store_->Move(id, {100.0f, 100.0f + static_cast<float>(id), 0.0f})));
+  }
+  ASSERT_TRUE(IsOk(store_->db()->Flush()));
+  for (bool compacted : {false, true}) {
+    if (compacted) {
+      ASSERT_TRUE(IsOk(store_->db()->CompactRange(nullptr, nullptr)));
+    }
+    std::string tables;
+    ASSERT_TRUE(store_->db()->GetProperty("zworld.sstables", &tables));
+    std::set<char> keyspaces;
+    for (const auto& [smallest, largest] : zworld::test::TableKeyRanges(tables)) {
+      EXPECT_EQ(smallest[0], largest[0]) << tables;
+      keyspaces.insert(smallest[0]);
+    }
+    EXPECT_EQ(keyspaces, (std::set<char>{'e', 'm', 'p', 's'})) << tables;
   }
 }
 

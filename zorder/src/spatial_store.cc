@@ -7,6 +7,7 @@
 
 #include "block_bounds.h"
 #include "keys.h"
+#include "zworld/engine/extension.h"
 #include "zworld/zorder/morton.h"
 #include "zworld/zorder/planner.h"
 
@@ -515,6 +516,11 @@ Status SpatialStore::Open(const SpatialOptions& options, const std::string& path
   if (!s.ok()) return s;
   engine::Options db_options = options.db;
   db_options.table_collector = std::make_shared<BlockBoundsFactory>(options.dimensions);
+  // One keyspace per SSTable: payloads (written once) and entity records never share a file
+  // with the spatial keys that every move rewrites, so compaction merges only what churns.
+  if (db_options.table_partitioner == nullptr) {
+    db_options.table_partitioner = engine::NewPrefixTablePartitioner(1);
+  }
   std::unique_ptr<engine::DB> db;
   s = engine::DB::Open(db_options, path, &db);
   if (!s.ok()) return s;

@@ -125,7 +125,8 @@ class DB {
   virtual Status CompactRange(const Slice* begin, const Slice* end) = 0;
 
   // Named properties: "zworld.stats" (human-readable counters and levels),
-  // "zworld.num-files-at-level<N>", "zworld.sstables" (one line per file),
+  // "zworld.num-files-at-level<N>", "zworld.l0-depth" (the most L0 files one key can be in,
+  // what the L0 triggers count), "zworld.sstables" (one line per file),
   // "zworld.approximate-memory-usage". False if the name is unknown.
   virtual bool GetProperty(const Slice& name, std::string* value) = 0;
   virtual DBStats GetStats() = 0;

@@ -7,6 +7,8 @@
 //     per block so box queries skip blocks; see ScanOptions::block_filter in db.h.
 // (b) AccessPolicy: sees reads and writes of user keys and, when a memtable is flushed,
 //     chooses which keys stay resident in memory. neuro/ implements it.
+// (c) TablePartitioner: chooses where SSTables must end, so that keyspaces written in
+//     different ways never share a file. zorder/ cuts between its keyspaces.
 #pragma once
 
 #include <cstdint>
@@ -53,5 +55,22 @@ class AccessPolicy {
   // the current WAL, so no acknowledged write depends on a WAL that is deleted.
   virtual bool KeepResident(const Slice& user_key) = 0;
 };
+
+// Where flushes and compactions must start a new SSTable (RocksDB's SstPartitioner). A file
+// spanning two keyspaces overlaps every file of both; kept apart, a keyspace that is only
+// appended (say, ids in increasing order) produces files that overlap nothing, and
+// compaction moves such a file down a level instead of rewriting it, while a keyspace that
+// churns is merged without dragging the other along. Shared by all threads: thread-safe.
+class TablePartitioner {
+ public:
+  virtual ~TablePartitioner() = default;
+  // True if the table being written must end before user_key, which follows prev_user_key
+  // (a smaller key, the last one written to the table).
+  virtual bool ShouldCut(const Slice& prev_user_key, const Slice& user_key) const = 0;
+};
+
+// Cuts wherever the first prefix_len bytes of the user key change (keys shorter than
+// prefix_len compare whole).
+std::shared_ptr<TablePartitioner> NewPrefixTablePartitioner(size_t prefix_len);
 
 }  // namespace zworld::engine

@@ -59,11 +59,13 @@ struct Options {
   uint64_t target_file_size = 8u << 20;
   // Number of levels, L0 included. Default: 7.
   int num_levels = 7;
-  // L0 files that trigger a compaction into L1. Default: 4.
+  // The L0 triggers count the L0 depth: the most L0 files any one key can be in (each one
+  // more place a read must look). Without a table_partitioner it is the L0 file count.
+  // L0 depth that triggers a compaction into L1. Default: 4.
   int l0_compaction_trigger = 4;
-  // L0 files at which each write is delayed by 1 ms. Default: 8.
+  // L0 depth at which each write is delayed by 1 ms. Default: 8.
   int l0_slowdown_writes_trigger = 8;
-  // L0 files at which writes wait for compaction. Default: 12.
+  // L0 depth at which writes wait for compaction. Default: 12.
   int l0_stop_writes_trigger = 12;
   // Maximum bytes of L1; each next level holds level_size_multiplier times more.
   // Default: 64 MiB and 10.
@@ -74,6 +76,8 @@ struct Options {
   std::shared_ptr<TableCollectorFactory> table_collector;
   // Sees reads and writes and chooses resident keys at flush (extension.h). Default: none.
   std::shared_ptr<AccessPolicy> access_policy;
+  // Where SSTables must end (extension.h). Default: none (files end by size only).
+  std::shared_ptr<TablePartitioner> table_partitioner;
 
   // Write a human-readable log of opens, recoveries, flushes and compactions to the file
   // LOG in the data folder. Default: true.

@@ -51,7 +51,9 @@ enum class Planner : uint8_t {
 
 struct SpatialOptions {
   // Options of the underlying engine (memtable size, block cache, Env...). The store installs
-  // its own TableCollector (per-block bounding boxes) and keeps any access_policy given here.
+  // its own TableCollector (per-block bounding boxes) and, unless one is given, a
+  // TablePartitioner that keeps each keyspace in its own SSTables; it keeps any
+  // access_policy given here.
   engine::Options db;
 
   // 2 or 3. Fixed when the store is created. Default: 2.
