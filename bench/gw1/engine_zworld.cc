@@ -49,11 +49,26 @@ using zorder::Planner;
 constexpr int kCellBits = 12;
 constexpr size_t kWriteBufferBytes = size_t{16} << 20;
 
-// GW1_ZWORLD_CELL_BITS and GW1_ZWORLD_WRITE_BUFFER_MB override the two constants above, for
-// re-tuning only; GW1_ZWORLD_ZSTD=1 turns on zstd for every block (measured at 1M: disk final
-// 156 -> 125 MiB, AOI 31.9k -> 18.2k q/s, so it stays off). The values in use always appear
-// in the notes= field. Sets *value from the
-// variable `name` if it is set; returns InvalidArgument if it is not an integer in [lo, hi].
+// The L0 compaction trigger (engine default 4), chosen at N=1,000,000 with the store's
+// keyspace partitioning and bulk memtable inserts (2026-11-21; medians of 5 alternating runs
+// of zworld-bigmin; disk = disk_bytes_final):
+//
+//   l0_compaction_trigger   AOI q/s   AOI2 q/s   MOVE moves/s   peak MiB   disk MiB
+//   2                       43.7k     20.2k      820k           180        133
+//   3                       42.0k     22.0k      786k           214        122
+//   4 (engine default)      42.9k     15.9k      797k           190        140
+//
+// Every move rewrites an entity and a spatial key; with 4 L0 tables allowed per keyspace,
+// MOVE ends with three tables of them in L0 that AOI pass 2 must merge (and their older
+// versions still on disk). 3 compacts them at the end of MOVE; 2 compacts so often that pass
+// 2 meets compactions in progress.
+constexpr int kL0CompactionTrigger = 3;
+
+// GW1_ZWORLD_CELL_BITS, GW1_ZWORLD_WRITE_BUFFER_MB and GW1_ZWORLD_L0_TRIGGER override the
+// constants above, for re-tuning only; GW1_ZWORLD_ZSTD=1 turns on zstd for every block (measured at
+// 1M: disk final 156 -> 125 MiB, AOI 31.9k -> 18.2k q/s, so it stays off). The values in use always
+// appear in the notes= field. Sets *value from the variable `name` if it is set; returns
+// InvalidArgument if it is not an integer in [lo, hi].
 Status EnvOverride(const char* name, long lo, long hi, long* value) {
   const char* v = std::getenv(name);
   if (v == nullptr || *v == '\0') return Status::OK();
@@ -81,6 +96,9 @@ class ZworldEngine final : public Engine {
     long zstd = 0;
     if (settings_.ok()) settings_ = EnvOverride("GW1_ZWORLD_ZSTD", 0, 1, &zstd);
     zstd_ = zstd != 0;
+    long l0_trigger = kL0CompactionTrigger;
+    if (settings_.ok()) settings_ = EnvOverride("GW1_ZWORLD_L0_TRIGGER", 1, 64, &l0_trigger);
+    l0_trigger_ = static_cast<int>(l0_trigger);
     cell_bits_ = static_cast<int>(cell_bits);
     write_buffer_bytes_ = static_cast<size_t>(write_buffer_mib) << 20;
   }
@@ -96,7 +114,8 @@ class ZworldEngine final : public Engine {
     return std::string("spatialstore,") +
            (planner_ == Planner::kBigmin ? "planner-bigmin" : "planner-ranges") + ",cell_bits-" +
            std::to_string(cell_bits_) + ",write_buffer_mib-" +
-           std::to_string(write_buffer_bytes_ >> 20) + (zstd_ ? ",zstd" : "") + ",wal-nosync";
+           std::to_string(write_buffer_bytes_ >> 20) + ",l0_trigger-" +
+           std::to_string(l0_trigger_) + (zstd_ ? ",zstd" : "") + ",wal-nosync";
   }
 
   Status Open(const std::string& dir) override {
@@ -107,6 +126,7 @@ class ZworldEngine final : public Engine {
     options.db.block_cache_bytes = config_.cache_bytes;
     options.db.write_buffer_size = write_buffer_bytes_;
     if (zstd_) options.db.compression = engine::Compression::kZstd;
+    options.db.l0_compaction_trigger = l0_trigger_;
     options.dimensions = 2;
     options.world_min = {0.0, 0.0, 0.0};
     options.world_max = {65536.0, 65536.0, 4096.0};
@@ -163,6 +183,7 @@ class ZworldEngine final : public Engine {
   size_t write_buffer_bytes_;
   std::unique_ptr<zorder::SpatialStore> store_;
   bool zstd_ = false;
+  int l0_trigger_ = kL0CompactionTrigger;
   engine::WriteOptions write_options_;  // sync=false: WAL written, not fsynced
   zorder::QueryOptions query_options_;
   zorder::SpatialBatch batch_;
