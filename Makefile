@@ -36,7 +36,7 @@ build-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 	$(CMAKE) --build $(BUILD_ASAN) -j$(JOBS)
 
 build-tsan: deps $(BUILD_TSAN)/CMakeCache.txt
-	$(CMAKE) --build $(BUILD_TSAN) -j$(JOBS) --target engine_concurrency_test zorder_spatial_concurrency_test
+	$(CMAKE) --build $(BUILD_TSAN) -j$(JOBS) --target engine_concurrency_test engine_memtable_test zorder_spatial_concurrency_test
 
 test-release: build
 	cd $(BUILD) && $(CTEST) $(CTEST_FLAGS) -j$(JOBS)
