@@ -30,17 +30,27 @@ inline const char* DecodeEntryHeader(const char* p, const char* limit, uint32_t*
   return GetVarint32Ptr(p, limit, value_len);
 }
 
-// Decodes the varint64 tag of a data block entry. Returns the byte after it, or null if it
-// is malformed or runs past limit.
-inline const char* DecodeTag(const char* p, const char* limit, uint64_t* tag) {
-  if (p < limit) {
-    const auto b = static_cast<unsigned char>(*p);
-    if (b < 128) {  // sequence 0 (compacted to the bottom): a one-byte tag
-      *tag = b;
-      return p + 1;
-    }
+// Decodes the tag of a data block entry into its TagCode *code: the varint64 at p is the
+// code itself when the entry shares no prefix with the previous key (shared == 0), else
+// zigzag(code - prev_code). Returns the byte after the varint, or null if the varint is
+// malformed or runs past limit, or the code falls outside [0, kTagCodeLimit) (a delta that
+// underflows or overflows included).
+inline const char* DecodeTag(const char* p, const char* limit, uint32_t shared, uint64_t prev_code,
+                             uint64_t* code) {
+  uint64_t v;
+  if (p < limit && static_cast<unsigned char>(*p) < 128) {  // the usual case: one byte
+    v = static_cast<unsigned char>(*p);
+    p++;
+  } else {
+    p = GetVarint64Ptr(p, limit, &v);
+    if (p == nullptr) return nullptr;
   }
-  return GetVarint64Ptr(p, limit, tag);
+  // prev_code < kTagCodeLimit, so a delta below -prev_code wraps to at least 2^63 and one
+  // above kTagCodeLimit - 1 - prev_code lands at or above kTagCodeLimit: one check for both.
+  const uint64_t c = shared == 0 ? v : prev_code + static_cast<uint64_t>(ZigzagDecode(v));
+  if (c >= kTagCodeLimit) return nullptr;
+  *code = c;
+  return p;
 }
 
 // The internal-key order of (user_key, tag) against the internal key target.
@@ -73,9 +83,9 @@ bool CompareRestartKeyOf(const Block& block, uint32_t i, BlockKind kind, const S
   const Slice stored(p, unshared);
   switch (kind) {
     case BlockKind::kData: {
-      uint64_t tag;
-      if (DecodeTag(p + unshared, limit, &tag) == nullptr) return false;
-      *r = CompareUserKeyAndTag(stored, tag, target);
+      uint64_t code;
+      if (DecodeTag(p + unshared, limit, 0, 0, &code) == nullptr) return false;
+      *r = CompareUserKeyAndTag(stored, TagOfCode(code), target);
       return true;
     }
     case BlockKind::kIndex:
@@ -175,8 +185,9 @@ bool BlockCursor::ParseNext() {
     return false;
   }
   if (kind_ == BlockKind::kData) {
-    // user_key[shared..] varint64(tag) value; the key is rebuilt in key_buf_, which holds
-    // the previous key (key_len_ = 0 at a restart point).
+    // user_key[shared..] varint64(tag code) value; the key is rebuilt in key_buf_, which
+    // holds the previous key (key_len_ = 0 at a restart point), and tag_code_ holds the
+    // previous key's tag code (read only when shared > 0, so when there is a previous key).
     const size_t prev_user = key_len_ == 0 ? 0 : key_len_ - kTagSize;
     if (shared > prev_user) {
       Fail("shared key prefix longer than the previous key in block");
@@ -186,8 +197,8 @@ bool BlockCursor::ParseNext() {
       Fail("entry runs past the end of the block");
       return false;
     }
-    uint64_t tag;
-    const char* v = DecodeTag(p + unshared, limit, &tag);
+    uint64_t code;
+    const char* v = DecodeTag(p + unshared, limit, shared, tag_code_, &code);
     if (v == nullptr) {
       Fail("bad tag in block");
       return false;
@@ -202,7 +213,8 @@ bool BlockCursor::ParseNext() {
     // Up to 8 bytes are copied past the user key (the block holds the 8 bytes of its restart
     // array after the entries; key_buf_ the 8 of the tag), then the tag overwrites them.
     std::memcpy(k + shared, p, unshared <= 8 ? 8 : unshared);
-    EncodeFixed64(k + shared + unshared, tag);
+    EncodeFixed64(k + shared + unshared, TagOfCode(code));
+    tag_code_ = code;
     key_ptr_ = k;
     key_len_ = n;
     value_ = Slice(v, value_len);
@@ -395,7 +407,7 @@ Status DecodeEntries(const Block& block, const std::string& file_name, const Sli
   }
   // Assembled keys rarely take more room than the block: each one is stored with at least
   // its unshared bytes, and the shared prefixes of typical keys are short. A data block
-  // stores a tag in 1-10 bytes and its key takes 8, so its keys get twice the room.
+  // stores a tag in 1-9 bytes and its key takes 8, so its keys get twice the room.
   KeyStorage key_storage(key_buf, kData ? 2 * block.size() : block.size());
   const char* data = block.data().data();
   const uint32_t limit_offset = block.restart_array_offset();
@@ -429,7 +441,8 @@ Status DecodeEntries(const Block& block, const std::string& file_name, const Sli
   // than missing on each in turn.
   PrefetchBytes(data + start, limit_offset - start);
 
-  Slice prev;  // the previous entry's key
+  Slice prev;              // the previous entry's key
+  uint64_t prev_code = 0;  // data blocks: its tag code
   bool before_target = target != nullptr;
   const char* p = data + start;
   while (p < limit) {
@@ -440,7 +453,7 @@ Status DecodeEntries(const Block& block, const std::string& file_name, const Sli
     }
     Slice key, value;
     if constexpr (kData) {
-      // user_key[shared..] varint64(tag) value.
+      // user_key[shared..] varint64(tag code) value.
       const size_t prev_user = prev.empty() ? 0 : prev.size() - kTagSize;
       if (shared > prev_user) {
         return CorruptionAt(file_name, block.file_offset(),
@@ -449,8 +462,8 @@ Status DecodeEntries(const Block& block, const std::string& file_name, const Sli
       if (unshared > static_cast<uint64_t>(limit - q)) {
         return CorruptionAt(file_name, block.file_offset(), "entry runs past the end of the block");
       }
-      uint64_t tag;
-      const char* v = DecodeTag(q + unshared, limit, &tag);
+      uint64_t code;
+      const char* v = DecodeTag(q + unshared, limit, shared, prev_code, &code);
       if (v == nullptr) return CorruptionAt(file_name, block.file_offset(), "bad tag in block");
       if (value_len > static_cast<uint64_t>(limit - v)) {
         return CorruptionAt(file_name, block.file_offset(), "entry runs past the end of the block");
@@ -477,7 +490,8 @@ Status DecodeEntries(const Block& block, const std::string& file_name, const Sli
       } else {
         CopyKeyBytes(dst + shared, q, unshared);
       }
-      EncodeFixed64(dst + user_len, tag);
+      EncodeFixed64(dst + user_len, TagOfCode(code));
+      prev_code = code;
       key = Slice(dst, user_len + kTagSize);
       value = Slice(v, value_len);
       p = v + value_len;

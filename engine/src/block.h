@@ -2,9 +2,10 @@
 // "Block layout"), BlockCursor: a non-virtual cursor over its entries, and the bulk decoder
 // the scan path uses.
 //
-// Data blocks store each internal key as a prefix-compressed user key and a varint64 tag;
-// every reader here rebuilds the whole internal key (user key ++ fixed64 tag), so callers see
-// the same keys whatever the block kind.
+// Data blocks store each internal key as a prefix-compressed user key and a varint64 tag
+// code (TagCode below: whole when the entry shares no prefix, else a zigzag delta from the
+// previous entry's code); every reader here rebuilds the whole internal key (user key ++ fixed64
+// tag), so callers see the same keys whatever the block kind.
 //
 // Every decoder here is bounds-checked: a malformed block (bad restart array, varints that
 // run past the end, a shared prefix longer than the previous key, a cut tag) yields a
@@ -29,13 +30,27 @@ namespace zworld::engine {
 // "Block layout").
 enum class BlockKind : uint8_t {
   // Internal keys (dbformat.h) in internal-key order. An entry stores the user key,
-  // prefix-compressed against the previous entry's user key, then the tag as a varint64.
+  // prefix-compressed against the previous entry's user key, then the tag's code (TagCode)
+  // as a varint64: whole if the entry shares no prefix, else zigzag(code - previous code).
   kData,
   // Internal keys in internal-key order, each stored whole in a plain entry.
   kIndex,
   // Plain entries (keys prefix-compressed as bytes) in bytewise order.
   kProperties,
 };
+
+// The tag code of a data block entry (table format 3): sequence << 1 | type, for the types
+// 0 and 1 that data blocks hold. Codes are below kTagCodeLimit (2^57).
+inline constexpr uint64_t kTagCodeLimit = uint64_t{1} << 57;
+inline constexpr uint64_t TagCode(uint64_t tag) { return (tag >> 8) << 1 | (tag & 1); }
+inline constexpr uint64_t TagOfCode(uint64_t code) { return (code >> 1) << 8 | (code & 1); }
+// Zigzag coding of a signed code difference: 0, -1, 1, -2, ... -> 0, 1, 2, 3, ...
+inline constexpr uint64_t ZigzagEncode(int64_t d) {
+  return (static_cast<uint64_t>(d) << 1) ^ static_cast<uint64_t>(d >> 63);
+}
+inline constexpr int64_t ZigzagDecode(uint64_t z) {
+  return static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1));
+}
 
 // Immutable after construction; thread-safe. Movable.
 class Block {
@@ -127,6 +142,7 @@ class BlockCursor {
   // Holds the key when it had to be assembled (always for data blocks); its size is the room
   // it holds, not the key's length.
   std::string key_buf_;
+  uint64_t tag_code_ = 0;  // data blocks: the current entry's TagCode
   Slice value_;
   bool valid_ = false;
   Status status_;

@@ -19,6 +19,7 @@ void BlockBuilder::Reset() {
   restarts_.clear();
   restarts_.push_back(0);
   last_key_.clear();
+  last_code_ = 0;
   since_restart_ = 0;
   num_entries_ = 0;
   finished_ = false;
@@ -53,9 +54,17 @@ void BlockBuilder::Add(const Slice& key, const Slice& value) {
   buffer_.append(header, p - header);
   buffer_.append(key.data() + shared, unshared);
   if (data_) {
-    char tag[10];
-    char* end = EncodeVarint64(tag, ExtractTag(key));
-    buffer_.append(tag, end - tag);
+    // The tag's code, whole when nothing is shared (at every restart point), else as the
+    // zigzag delta from the previous entry's code.
+    const uint64_t tag = ExtractTag(key);
+    assert((tag & 0xff) <= kTypeValue);  // TableBuilder::Add refuses other types
+    const uint64_t code = TagCode(tag);
+    const uint64_t stored =
+        shared == 0 ? code : ZigzagEncode(static_cast<int64_t>(code - last_code_));
+    char buf[10];
+    char* end = EncodeVarint64(buf, stored);
+    buffer_.append(buf, end - buf);
+    last_code_ = code;
   }
   buffer_.append(value.data(), value.size());
 

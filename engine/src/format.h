@@ -20,8 +20,10 @@ namespace zworld::engine {
 constexpr uint64_t kTableMagicNumber = 0x4c4241545353575aull;
 // Bumped whenever the layout changes incompatibly. Readers refuse other versions.
 // Version 2: data block entries store the user key prefix-compressed and the tag as a varint64
-// (version 1 stored the whole internal key prefix-compressed); nothing reads version 1.
-constexpr uint32_t kTableFormatVersion = 2;
+// (version 1 stored the whole internal key prefix-compressed). Version 3: the tag is stored as
+// its code sequence << 1 | type, whole in an entry that shares no prefix, else as a zigzag
+// delta from the previous entry's code. Nothing reads versions 1 and 2.
+constexpr uint32_t kTableFormatVersion = 3;
 
 // Every block is followed by a 5-byte trailer: u8 compression type, fixed32 masked CRC32C of
 // the stored block bytes followed by the type byte.

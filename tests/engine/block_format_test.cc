@@ -1,7 +1,9 @@
-// The data block entry layout of table format version 2 (engine/FORMATS.md, "Block layout"):
-// user key prefix-compressed against the previous user key, the tag as a varint64. Exact
-// bytes, round trips of sequence 0, large sequences and both types across restart points,
-// and Corruption for a cut tag or a shared prefix longer than the previous user key.
+// The data block entry layout of table format version 3 (engine/FORMATS.md, "Block layout"):
+// user key prefix-compressed against the previous user key, then the tag's code C = seq << 1
+// | type as a varint64, whole when the entry shares nothing, else as zigzag(C - previous C).
+// Exact bytes, round trips of sequence 0, large sequences and both types across restart
+// points, and Corruption for a cut, over-long or out-of-range tag or a shared prefix longer
+// than the previous user key.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -104,18 +106,47 @@ void ExpectReadsBack(const Entries& entries, const std::string& contents) {
 
 TEST(DataBlockFormat, ExactBytes) {
   const Entries entries = {
-      {IKey("apple", 7, kTypeValue), "red"},  // tag 0x701: varint 81 0e
-      {IKey("apple", 4, kTypeDeletion), ""},  // tag 0x400: varint 80 08
-      {IKey("apricot", 0, kTypeValue), "o"},  // tag 1: one byte
-      {IKey("b", 0, kTypeDeletion), ""},      // restart point (interval 3); tag 0
+      {IKey("apple", 7, kTypeValue), "red"},  // C = 15: whole, 0f
+      {IKey("apple", 4, kTypeDeletion), ""},  // C = 8: delta -7, zigzag 0d
+      {IKey("apricot", 0, kTypeValue), "o"},  // C = 1: delta -7, zigzag 0d
+      {IKey("b", 0, kTypeDeletion), ""},      // restart point (interval 3); C = 0 whole
   };
-  const std::string expected = Bytes({0x00, 0x05, 0x03}) + "apple" + Bytes({0x81, 0x0e}) +
-                               "red" +                                  //
-                               Bytes({0x05, 0x00, 0x00, 0x80, 0x08}) +  // all 5 bytes shared
-                               Bytes({0x02, 0x05, 0x01}) + "ricot" + Bytes({0x01}) + "o" +  //
+  const std::string expected = Bytes({0x00, 0x05, 0x03}) + "apple" + Bytes({0x0f}) + "red" +  //
+                               Bytes({0x05, 0x00, 0x00, 0x0d}) +  // all 5 bytes shared
+                               Bytes({0x02, 0x05, 0x01}) + "ricot" + Bytes({0x0d}) + "o" +  //
                                Bytes({0x00, 0x01, 0x00}) + "b" + Bytes({0x00}) +            //
-                               Bytes({0, 0, 0, 0, 28, 0, 0, 0, 2, 0, 0, 0});  // restarts 0, 28
+                               Bytes({0, 0, 0, 0, 26, 0, 0, 0, 2, 0, 0, 0});  // restarts 0, 26
   const std::string got = Build(entries, 3);
+  EXPECT_EQ(Hex(expected), Hex(got));
+  ExpectReadsBack(entries, got);
+}
+
+// Positive and negative deltas, a non-restart entry that shares nothing (its code is stored
+// whole), and the largest deltas (sequence 0 <-> 2^56 - 1: 9 bytes, never more).
+TEST(DataBlockFormat, DeltaCodedTags) {
+  const Entries entries = {
+      {IKey("k01", 100, kTypeValue), "v"},   // C = 201 whole: c9 01
+      {IKey("k02", 101, kTypeValue), "v"},   // C = 203: delta +2, zigzag 04
+      {IKey("k03", 99, kTypeDeletion), ""},  // C = 198: delta -5, zigzag 09
+      {IKey("z", 5, kTypeValue), ""},        // shares nothing, not a restart: C = 11 whole
+      {IKey("z1", 0, kTypeDeletion), ""},    // C = 0: delta -11, zigzag 15
+      {IKey("z2", kMaxSequenceNumber, kTypeValue), ""},  // C = 2^57 - 1: zigzag 2^58 - 2
+      {IKey("z3", 0, kTypeValue), ""},  // C = 1: delta -(2^57 - 2), zigzag 2^58 - 5
+  };
+  std::string big_up, big_down;
+  PutVarint64(&big_up, (uint64_t{1} << 58) - 2);
+  PutVarint64(&big_down, (uint64_t{1} << 58) - 5);
+  ASSERT_EQ(9u, big_up.size());
+  ASSERT_EQ(9u, big_down.size());
+  const std::string expected = Bytes({0x00, 0x03, 0x01}) + "k01" + Bytes({0xc9, 0x01}) + "v" +  //
+                               Bytes({0x02, 0x01, 0x01}) + "2" + Bytes({0x04}) + "v" +          //
+                               Bytes({0x02, 0x01, 0x00}) + "3" + Bytes({0x09}) +                //
+                               Bytes({0x00, 0x01, 0x00}) + "z" + Bytes({0x0b}) +                //
+                               Bytes({0x01, 0x01, 0x00}) + "1" + Bytes({0x15}) +                //
+                               Bytes({0x01, 0x01, 0x00}) + "2" + big_up +                       //
+                               Bytes({0x01, 0x01, 0x00}) + "3" + big_down +                     //
+                               Bytes({0, 0, 0, 0, 1, 0, 0, 0});  // one restart, at 0
+  const std::string got = Build(entries, 16);
   EXPECT_EQ(Hex(expected), Hex(got));
   ExpectReadsBack(entries, got);
 }
@@ -164,17 +195,19 @@ TEST(DataBlockFormat, RoundTripOfSequencesTypesAndSharedPrefixes) {
   }
 }
 
-// The tag of a sequence-0 entry is one byte: such a block is 7 bytes per entry smaller than
-// the same block at a sequence whose tag needs 8 varint bytes (2^47 << 8 | 1 < 2^56).
-TEST(DataBlockFormat, SequenceZeroTagsAreOneByte) {
+// The tag of a sequence-0 entry is one byte, and so is the tag of a non-restart entry whose
+// sequence is 1 above the previous entry's (a bulk load: delta 2, zigzag 04): with 40 keys and
+// a restart interval of 16, a block at sequences 2^47, 2^47 + 1, ... is larger than the
+// sequence-0 block only by its 3 restart tags (7 bytes instead of 1).
+TEST(DataBlockFormat, SequenceZeroAndConsecutiveSequenceTagsAreOneByte) {
   Entries zero, big;
   for (int i = 0; i < 40; i++) {
     const std::string user = test::NumberKey(i, 8, "key");
     zero.emplace_back(IKey(user, 0, kTypeValue), "v");
-    big.emplace_back(IKey(user, uint64_t{1} << 47, kTypeValue), "v");
+    big.emplace_back(IKey(user, (uint64_t{1} << 47) + i, kTypeValue), "v");
   }
   const std::string a = Build(zero, 16), b = Build(big, 16);
-  EXPECT_EQ(b.size() - a.size(), 40u * 7);
+  EXPECT_EQ(b.size() - a.size(), 3u * 6);
   ExpectReadsBack(zero, a);
   ExpectReadsBack(big, b);
 }
@@ -221,11 +254,11 @@ void ExpectCorruption(const std::string& contents, const Slice& seek_target, con
 
 TEST(DataBlockFormat, CutTagIsCorruption) {
   const std::string target = IKey("k", 5, kTypeValue);
-  // One entry "k" with a tag of 2^56 - 1 << 8 | 1 (10 varint bytes), cut after 0-9 of them:
+  // One entry "k" with the largest code, 2^57 - 1 (9 varint bytes), cut after 0-8 of them:
   // the varint runs into the restart array's offset and stops there or runs out.
   std::string tag;
-  PutVarint64(&tag, PackTag(kMaxSequenceNumber, kTypeValue));
-  ASSERT_EQ(10u, tag.size());
+  PutVarint64(&tag, TagCode(PackTag(kMaxSequenceNumber, kTypeValue)));
+  ASSERT_EQ(9u, tag.size());
   for (size_t cut = 0; cut < tag.size(); cut++) {
     SCOPED_TRACE("tag cut to " + std::to_string(cut) + " bytes");
     ExpectCorruption(WithOneRestart(Bytes({0x00, 0x01, 0x00}) + "k" + tag.substr(0, cut)), target,
@@ -233,12 +266,55 @@ TEST(DataBlockFormat, CutTagIsCorruption) {
   }
   // The second entry's tag is cut: the first entry reads, then Corruption.
   ExpectCorruption(
-      WithOneRestart(Bytes({0x00, 0x01, 0x00}) + "k" + Bytes({0x81, 0x0e}) +
-                     Bytes({0x01, 0x00, 0x00}) + Bytes({0x80})),  // "k" again, tag 80 ..cut
+      WithOneRestart(Bytes({0x00, 0x01, 0x00}) + "k" + Bytes({0x0f}) + Bytes({0x01, 0x00, 0x00}) +
+                     Bytes({0x80})),  // "k" again, tag 80 ..cut
       IKey("k", 3, kTypeValue), "bad tag");
   // A value that runs past the entries after a whole tag.
   ExpectCorruption(WithOneRestart(Bytes({0x00, 0x01, 0x05}) + "k" + Bytes({0x01}) + "ab"), target,
                    "runs past the end");
+}
+
+// A whole code of 2^57 or more (a sequence above 2^56 - 1), or a longer varint, is damage.
+TEST(DataBlockFormat, OverLongTagIsCorruption) {
+  const std::string target = IKey("k", 5, kTypeValue);
+  for (uint64_t code : {uint64_t{1} << 57, (uint64_t{1} << 63) + 1, ~uint64_t{0}}) {
+    SCOPED_TRACE("code " + std::to_string(code));
+    std::string tag;
+    PutVarint64(&tag, code);
+    ExpectCorruption(WithOneRestart(Bytes({0x00, 0x01, 0x00}) + "k" + tag), target, "bad tag");
+  }
+  // An 11-byte varint.
+  ExpectCorruption(
+      WithOneRestart(Bytes({0x00, 0x01, 0x00}) + "k" +
+                     Bytes({0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00})),
+      target, "bad tag");
+}
+
+// A delta that takes the code below 0 or to 2^57 or above is damage; the entry before it
+// reads.
+TEST(DataBlockFormat, DeltaOutOfRangeIsCorruption) {
+  // "k" code 1 (k@0 value), then "k" again with delta -2 (zigzag 03): code -1.
+  ExpectCorruption(WithOneRestart(Bytes({0x00, 0x01, 0x00}) + "k" + Bytes({0x01}) +
+                                  Bytes({0x01, 0x00, 0x00}) + Bytes({0x03})),
+                   IKey("k", 0, kTypeDeletion), "bad tag");
+  // Code 1, then the most negative delta (zigzag 2^64 - 1).
+  std::string most_negative;
+  PutVarint64(&most_negative, ~uint64_t{0});
+  ExpectCorruption(WithOneRestart(Bytes({0x00, 0x01, 0x00}) + "k" + Bytes({0x01}) +
+                                  Bytes({0x01, 0x00, 0x00}) + most_negative),
+                   IKey("k", 0, kTypeDeletion), "bad tag");
+  // "k" code 2^57 - 1 (k@max value), then "kk" with delta +1 (zigzag 02): code 2^57.
+  std::string max_code;
+  PutVarint64(&max_code, kTagCodeLimit - 1);
+  ExpectCorruption(WithOneRestart(Bytes({0x00, 0x01, 0x00}) + "k" + max_code +
+                                  Bytes({0x01, 0x01, 0x00}) + "k" + Bytes({0x02})),
+                   IKey("kk", 0, kTypeValue), "bad tag");
+  // Code 0, then the largest positive delta (zigzag 2^64 - 2).
+  std::string most_positive;
+  PutVarint64(&most_positive, ~uint64_t{0} - 1);
+  ExpectCorruption(WithOneRestart(Bytes({0x00, 0x01, 0x00}) + "k" + Bytes({0x00}) +
+                                  Bytes({0x01, 0x01, 0x00}) + "k" + most_positive),
+                   IKey("kk", 0, kTypeValue), "bad tag");
 }
 
 TEST(DataBlockFormat, SharedLongerThanThePreviousUserKeyIsCorruption) {

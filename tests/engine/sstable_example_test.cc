@@ -39,7 +39,7 @@ std::string HexText(const std::string& text) { return Hex(text, 0, text.size());
 
 std::string BuildExample() {
   Options options;
-  options.block_size = 40;
+  options.block_size = 36;
   options.block_restart_interval = 16;
   options.bloom_bits_per_key = 10;
   options.compression = Compression::kNone;
@@ -64,20 +64,20 @@ TEST(SSTableExample, BytesMatchFormatsMd) {
   // The bytes the document lists, region by region, at the document's offsets. The filter
   // bits and most of the properties block are not listed; their trailers' CRCs are.
   ASSERT_EQ(675u, f.size());
-  // 0x000 data block 0, 42 bytes, and its trailer.
-  EXPECT_EQ("00 05 03 " + HexText("apple") + " 81 0e " + HexText("red") +  //
-                " 05 00 00 80 08" +                                        //
-                " 02 05 06 " + HexText("ricot") + " 81 12 " + HexText("orange") +
+  // 0x000 data block 0, 39 bytes, and its trailer.
+  EXPECT_EQ("00 05 03 " + HexText("apple") + " 0f " + HexText("red") +  //
+                " 05 00 00 0d" +                                        //
+                " 02 05 06 " + HexText("ricot") + " 16 " + HexText("orange") +
                 " 00 00 00 00 01 00 00 00",
-            Hex(f, 0x000, 42));
-  EXPECT_EQ("00 0c d9 76 8f", Hex(f, 0x02a, 5));
-  // 0x02f data block 1, 25 bytes, and its trailer.
+            Hex(f, 0x000, 39));
+  EXPECT_EQ("00 14 98 28 49", Hex(f, 0x027, 5));
+  // 0x02c data block 1, 24 bytes, and its trailer.
   EXPECT_EQ(
-      "00 06 06 " + HexText("banana") + " 81 10 " + HexText("yellow") + " 00 00 00 00 01 00 00 00",
-      Hex(f, 0x02f, 25));
-  EXPECT_EQ("00 79 64 3e a4", Hex(f, 0x048, 5));
-  // 0x04d zero padding up to the filter at 0x080.
-  EXPECT_EQ(Zeros(51), Hex(f, 0x04d, 51));
+      "00 06 06 " + HexText("banana") + " 11 " + HexText("yellow") + " 00 00 00 00 01 00 00 00",
+      Hex(f, 0x02c, 24));
+  EXPECT_EQ("00 ed fa 2c b4", Hex(f, 0x044, 5));
+  // 0x049 zero padding up to the filter at 0x080.
+  EXPECT_EQ(Zeros(55), Hex(f, 0x049, 55));
   // 0x080 filter block: 64 bytes of bits, k = 7, kind 1; trailer.
   EXPECT_EQ("07 01", Hex(f, 0x0c0, 2));
   EXPECT_EQ("00 28 18 31 5a", Hex(f, 0x0c2, 5));
@@ -90,13 +90,13 @@ TEST(SSTableExample, BytesMatchFormatsMd) {
   EXPECT_EQ("0b 00 00 00", Hex(f, 0x214, 4));
   EXPECT_EQ("00 8a 34 cd 8b", Hex(f, 0x218, 5));
   // 0x21d index block, 53 bytes; trailer.
-  EXPECT_EQ("00 0f 03 " + HexText("apricot") + " 01 09 00 00 00 00 00 00 00 2a 00" + " 00 0e 03 " +
-                HexText("banana") + " 01 08 00 00 00 00 00 00 2f 19 00" +
+  EXPECT_EQ("00 0f 03 " + HexText("apricot") + " 01 09 00 00 00 00 00 00 00 27 00" + " 00 0e 03 " +
+                HexText("banana") + " 01 08 00 00 00 00 00 00 2c 18 00" +
                 " 00 00 00 00 15 00 00 00 02 00 00 00",
             Hex(f, 0x21d, 53));
-  EXPECT_EQ("00 6e 01 71 ba", Hex(f, 0x252, 5));
+  EXPECT_EQ("00 4b 8f 0a e1", Hex(f, 0x252, 5));
   // 0x257 footer.
-  EXPECT_EQ("80 01 42 c7 01 d1 02 9d 04 35 " + Zeros(50) + " 02 00 00 00 e2 4e 6b b1 " +
+  EXPECT_EQ("80 01 42 c7 01 d1 02 9d 04 35 " + Zeros(50) + " 03 00 00 00 59 c9 1c fe " +
                 HexText("ZWSSTABL"),
             Hex(f, 0x257, 76));
 }
@@ -121,11 +121,12 @@ TEST(SSTableExample, LookupsOfTheDocument) {
   EXPECT_EQ("red", value);
 }
 
-// A well-formed footer of another format version (version 1 included: its data blocks
-// prefix-compress whole internal keys, which this build does not read) is NotSupported.
+// A well-formed footer of another format version (versions 1 and 2 included: their data
+// blocks store whole internal keys or varint tags, which this build does not read) is
+// NotSupported.
 TEST(SSTableExample, OtherFormatVersionsAreNotSupported) {
   const std::string good = BuildExample();
-  for (uint32_t version : {0u, 1u, 3u}) {
+  for (uint32_t version : {0u, 1u, 2u, 4u}) {
     std::string f = good;
     const size_t footer = f.size() - 76;
     EncodeFixed32(f.data() + footer + 60, version);
