@@ -8,6 +8,7 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "dbformat.h"
+#include "zworld/engine/extension.h"
 
 namespace zworld::engine {
 
@@ -49,6 +50,10 @@ void TableBuilder::Add(const Slice& ikey, const Slice& value) {
   }
 
   if (props_.num_entries == 0) {
+    if (bloom_ != nullptr && options_.table_partitioner != nullptr &&
+        !options_.table_partitioner->WantsFilter(parsed.user_key)) {
+      bloom_.reset();  // this table's keyspace gains nothing from a filter
+    }
     props_.smallest_key.assign(ikey.data(), ikey.size());
     props_.min_sequence = props_.max_sequence = parsed.sequence;
   } else {

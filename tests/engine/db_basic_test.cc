@@ -643,6 +643,40 @@ TEST_F(DBBasicTest, PartitionerCutsTablesAndL0TriggersCountDepth) {
   EXPECT_EQ("d", Get("d" + NumberKey(3049)));
 }
 
+// Cuts at the first byte; tables of keyspace 'b' get no bloom filter.
+class NoFilterForB final : public TablePartitioner {
+ public:
+  bool ShouldCut(const Slice& prev, const Slice& key) const override {
+    return prev.empty() || key.empty() || prev[0] != key[0];
+  }
+  bool WantsFilter(const Slice& first_user_key) const override {
+    return first_user_key.empty() || first_user_key[0] != 'b';
+  }
+};
+
+TEST_F(DBBasicTest, PartitionerChoosesWhichTablesGetAFilter) {
+  options_.table_partitioner = std::make_shared<NoFilterForB>();
+  options_.bloom_bits_per_key = 10;
+  Open();
+  for (int i = 0; i < 500; ++i) {
+    Put("a" + NumberKey(2 * i), "x");
+    Put("b" + NumberKey(2 * i), "y");
+  }
+  ASSERT_TRUE(db_->Flush().ok());
+  // Absent keys inside each table's range: the filter of table a answers most of them without
+  // a block read; table b has none, so its misses read blocks.
+  const uint64_t before = db_->GetStats().bloom_useful;
+  for (int i = 0; i < 500; ++i) EXPECT_EQ("NOT_FOUND", Get("b" + NumberKey(2 * i + 1)));
+  EXPECT_EQ(db_->GetStats().bloom_useful, before);
+  for (int i = 0; i < 500; ++i) EXPECT_EQ("NOT_FOUND", Get("a" + NumberKey(2 * i + 1)));
+  EXPECT_GT(db_->GetStats().bloom_useful, before + 400);
+  // Present keys are found in both.
+  for (int i = 0; i < 500; i += 7) {
+    EXPECT_EQ("x", Get("a" + NumberKey(2 * i)));
+    EXPECT_EQ("y", Get("b" + NumberKey(2 * i)));
+  }
+}
+
 TEST_F(DBBasicTest, TornWalTailIsCutAndReported) {
   options_.flush_on_close = false;  // keep the writes in the WAL
   Open();

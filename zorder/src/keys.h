@@ -21,8 +21,6 @@ constexpr char kMetaPrefix = 'm';
 constexpr char kPayloadPrefix = 'p';
 constexpr size_t kSpatialKeySize = 1 + 8 + 8;
 constexpr size_t kEntityKeySize = 1 + 8;
-// Format version of the entity value; the world record has its own.
-constexpr uint8_t kEntityValueVersion = 2;
 
 inline void PutBE64(char* p, uint64_t v) {
   v = __builtin_bswap64(v);
@@ -146,7 +144,8 @@ inline bool DecodeSpatialTail(const Slice& v, int dims, uint32_t* kind, uint64_t
   return true;
 }
 
-// Entity value: u8 format version, u8 flags, varint cell code, varint kind, varint version.
+// Entity value: u8 flags, varint cell code, varint kind, varint version. (The layout version
+// is the world record's.)
 constexpr uint8_t kEntityHasPayload = 0x01;
 struct EntityRecord {
   uint64_t code = 0;
@@ -157,7 +156,6 @@ struct EntityRecord {
 // Writes the value at dst (kMaxSmallValueSize bytes of room) and returns its size.
 inline size_t EncodeEntityValue(char* dst, const EntityRecord& r) {
   char* q = dst;
-  *q++ = static_cast<char>(kEntityValueVersion);
   *q++ = static_cast<char>(r.has_payload ? kEntityHasPayload : 0);
   q = PutVarint(q, r.code);
   q = PutVarint(q, r.kind);
@@ -166,12 +164,9 @@ inline size_t EncodeEntityValue(char* dst, const EntityRecord& r) {
 }
 // False if v is not a well-formed entity value.
 inline bool DecodeEntityValue(const Slice& v, EntityRecord* r) {
-  if (v.size() < 5 || static_cast<uint8_t>(v[0]) != kEntityValueVersion ||
-      (static_cast<uint8_t>(v[1]) & ~kEntityHasPayload) != 0) {
-    return false;
-  }
-  r->has_payload = (static_cast<uint8_t>(v[1]) & kEntityHasPayload) != 0;
-  const char* p = v.data() + 2;
+  if (v.size() < 4 || (static_cast<uint8_t>(v[0]) & ~kEntityHasPayload) != 0) return false;
+  r->has_payload = (static_cast<uint8_t>(v[0]) & kEntityHasPayload) != 0;
+  const char* p = v.data() + 1;
   const char* limit = v.data() + v.size();
   uint64_t kind;
   if (!GetVarint(&p, limit, &r->code) || !GetVarint(&p, limit, &kind) || kind > UINT32_MAX ||

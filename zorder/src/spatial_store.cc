@@ -185,8 +185,9 @@ struct SpatialStore::Pending {
 
 namespace {
 
-// 2: payloads under their own 'p' keys, varint kind and version (zorder/ZORDER.md).
-constexpr uint8_t kWorldRecordVersion = 2;
+// 3: payloads under their own 'p' keys, varint kind and version, no version byte in entity
+// records (zorder/ZORDER.md, "Keys and values").
+constexpr uint8_t kWorldRecordVersion = 3;
 const char kWorldKey[] = "mworld";
 
 std::string EncodeWorld(const SpatialOptions& o) {
@@ -499,6 +500,28 @@ Status LookupEntities(engine::DB* db, std::vector<uint64_t> ids, EntityStates* o
 
 }  // namespace
 
+// ---- table layout -----------------------------------------------------------------------------
+
+namespace {
+
+// One keyspace per SSTable: payloads (written once) and entity records never share a table
+// with the spatial keys that every move rewrites, so compaction merges only what churns.
+// Only entity tables get a bloom filter: spatial and payload keys are read by scans, or by
+// Get for keys the entity record says exist, where a filter never saves a read.
+class KeyspacePartitioner final : public engine::TablePartitioner {
+ public:
+  bool ShouldCut(const Slice& prev_user_key, const Slice& user_key) const override {
+    return prev_user_key.empty() || user_key.empty() || prev_user_key[0] != user_key[0];
+  }
+  bool WantsFilter(const Slice& first_user_key) const override {
+    if (first_user_key.empty()) return true;
+    const char keyspace = first_user_key[0];
+    return keyspace != keys::kSpatialPrefix && keyspace != keys::kPayloadPrefix;
+  }
+};
+
+}  // namespace
+
 // ---- SpatialStore ----------------------------------------------------------------------------
 
 SpatialStore::SpatialStore(const SpatialOptions& options, std::unique_ptr<engine::DB> db)
@@ -516,10 +539,8 @@ Status SpatialStore::Open(const SpatialOptions& options, const std::string& path
   if (!s.ok()) return s;
   engine::Options db_options = options.db;
   db_options.table_collector = std::make_shared<BlockBoundsFactory>(options.dimensions);
-  // One keyspace per SSTable: payloads (written once) and entity records never share a file
-  // with the spatial keys that every move rewrites, so compaction merges only what churns.
   if (db_options.table_partitioner == nullptr) {
-    db_options.table_partitioner = engine::NewPrefixTablePartitioner(1);
+    db_options.table_partitioner = std::make_shared<KeyspacePartitioner>();
   }
   std::unique_ptr<engine::DB> db;
   s = engine::DB::Open(db_options, path, &db);

@@ -67,6 +67,15 @@ class TablePartitioner {
   // True if the table being written must end before user_key, which follows prev_user_key
   // (a smaller key, the last one written to the table).
   virtual bool ShouldCut(const Slice& prev_user_key, const Slice& user_key) const = 0;
+  // Whether a table whose first key is first_user_key gets a bloom filter (when
+  // Options::bloom_bits_per_key > 0). A filter only answers "surely absent"; a keyspace that
+  // is only scanned, or looked up only for keys known to exist, pays its bytes for nothing.
+  // Decided per table and recorded in it (a table has a filter or not), so the answer may
+  // change between opens. Default: true.
+  virtual bool WantsFilter(const Slice& first_user_key) const {
+    (void)first_user_key;
+    return true;
+  }
 };
 
 // Cuts wherever the first prefix_len bytes of the user key change (keys shorter than
