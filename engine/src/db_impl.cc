@@ -453,6 +453,7 @@ DBStats DBImpl::GetStats() {
   st.gets = get(counters_.gets);
   st.flushes = get(counters_.flushes);
   st.compactions = get(counters_.compactions);
+  st.tables_moved = get(counters_.tables_moved);
   st.compaction_bytes_read = get(counters_.compaction_bytes_read);
   st.compaction_bytes_written = get(counters_.compaction_bytes_written);
   st.stall_micros = get(counters_.stall_micros);
@@ -469,6 +470,7 @@ DBStats DBImpl::GetStats() {
     st.block_cache_misses = block_cache_->misses();
   }
   Version* v = versions_->current();
+  st.l0_depth = static_cast<uint64_t>(v->L0Depth());
   for (int level = 0; level < options_.num_levels && level < 8; ++level) {
     st.files_per_level[level] = static_cast<uint64_t>(v->NumFiles(level));
     st.bytes_per_level[level] = v->NumBytes(level);
@@ -491,8 +493,10 @@ std::string DBImpl::StatsString() {
   r += buf;
   std::snprintf(buf, sizeof(buf),
                 "flushes: %" PRIu64 ", compactions: %" PRIu64 " (read %" PRIu64
-                " bytes, wrote %" PRIu64 " bytes)\n",
-                st.flushes, st.compactions, st.compaction_bytes_read, st.compaction_bytes_written);
+                " bytes, wrote %" PRIu64 " bytes), tables moved down: %" PRIu64
+                ", L0 depth: %" PRIu64 "\n",
+                st.flushes, st.compactions, st.compaction_bytes_read, st.compaction_bytes_written,
+                st.tables_moved, st.l0_depth);
   r += buf;
   std::snprintf(buf, sizeof(buf),
                 "gets: %" PRIu64 ", bloom useful: %" PRIu64 ", block cache: %" PRIu64

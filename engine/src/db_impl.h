@@ -131,7 +131,7 @@ class DBImpl final : public DB {
   // Version). Relaxed atomics: they are statistics.
   struct Counters {
     std::atomic<uint64_t> writes{0}, write_groups{0}, wal_syncs{0}, bytes_written{0};
-    std::atomic<uint64_t> gets{0}, flushes{0}, compactions{0};
+    std::atomic<uint64_t> gets{0}, flushes{0}, compactions{0}, tables_moved{0};
     std::atomic<uint64_t> compaction_bytes_read{0}, compaction_bytes_written{0};
     std::atomic<uint64_t> stall_micros{0}, slowdown_writes{0}, stopped_writes{0};
     std::atomic<uint64_t> bloom_useful{0}, scan_blocks_read{0}, scan_blocks_skipped{0};

@@ -256,7 +256,10 @@ void DBImpl::BackgroundCompaction(std::unique_lock<std::mutex>* lock) {
     c->edit()->RemoveFile(c->level(), f->number);
     c->edit()->AddFile(c->level() + 1, f->number, f->file_size, f->smallest, f->largest);
     s = versions_->LogAndApply(c->edit(), lock);
-    if (s.ok()) InstallSuperVersion();
+    if (s.ok()) {
+      InstallSuperVersion();
+      counters_.tables_moved.fetch_add(1, std::memory_order_relaxed);
+    }
     Log(info_log_.get(), "compaction: moved table %06" PRIu64 " to L%d (%" PRIu64 " bytes): %s",
         f->number, c->level() + 1, f->file_size, s.ToString().c_str());
   } else {

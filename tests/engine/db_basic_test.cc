@@ -618,7 +618,9 @@ TEST_F(DBBasicTest, PartitionerCutsTablesAndL0TriggersCountDepth) {
   ASSERT_TRUE(impl()->TEST_WaitForBackgroundWork().ok());
   EXPECT_EQ(FilesAt(0), 7);
   EXPECT_EQ(depth(), "1");
+  EXPECT_EQ(db_->GetStats().l0_depth, 1u);
   EXPECT_EQ(db_->GetStats().compactions, 0u);
+  EXPECT_EQ(db_->GetStats().tables_moved, 0u);
 
   // A second version of keyspace a makes it depth 2: the trigger. Compaction runs until no key
   // is in two L0 tables.

@@ -68,7 +68,8 @@ struct DBStats {
   uint64_t bytes_written = 0;  // user bytes in WriteBatches
   uint64_t gets = 0;
   uint64_t flushes = 0;
-  uint64_t compactions = 0;
+  uint64_t compactions = 0;   // merges that rewrote tables
+  uint64_t tables_moved = 0;  // tables moved down a level without a rewrite
   uint64_t compaction_bytes_read = 0;
   uint64_t compaction_bytes_written = 0;
   uint64_t stall_micros = 0;     // time writers waited because L0 or memtables were full
@@ -79,6 +80,7 @@ struct DBStats {
   uint64_t bloom_useful = 0;         // Gets that a bloom filter answered without a block read
   uint64_t scan_blocks_read = 0;     // data blocks visited by Scan
   uint64_t scan_blocks_skipped = 0;  // data blocks Scan skipped through ScanOptions::block_filter
+  uint64_t l0_depth = 0;             // the most L0 tables one key is in (Options' L0 triggers)
   uint64_t files_per_level[8] = {};
   uint64_t bytes_per_level[8] = {};
 };
